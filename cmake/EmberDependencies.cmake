@@ -1,0 +1,26 @@
+# Every dependency comes from a Debian package; a missing one names the package to install
+# (scripts/install-deps.sh installs them all).
+function(ember_require_package pkg debian_pkg)
+  find_package(${pkg} ${ARGN} QUIET)
+  if(NOT ${pkg}_FOUND)
+    message(FATAL_ERROR "Ember needs ${pkg}: install the Debian package '${debian_pkg}' "
+                        "(apt-get install ${debian_pkg}, or run scripts/install-deps.sh)")
+  endif()
+endfunction()
+
+ember_require_package(Eigen3 libeigen3-dev NO_MODULE)
+ember_require_package(xsimd libxsimd-dev)
+ember_require_package(OpenMP "libgomp1 (part of gcc)")
+ember_require_package(nlohmann_json nlohmann-json3-dev)
+if(EMBER_BUILD_TESTS)
+  ember_require_package(Catch2 catch2)
+endif()
+if(EMBER_BUILD_BENCH)
+  ember_require_package(benchmark libbenchmark-dev)
+endif()
+find_package(Threads REQUIRED)
+
+# Debian's xsimd 8.1 target names a non-existent "xtl" link library; use its headers only.
+get_target_property(EMBER_XSIMD_INCLUDES xsimd INTERFACE_INCLUDE_DIRECTORIES)
+add_library(ember_xsimd INTERFACE)
+target_include_directories(ember_xsimd SYSTEM INTERFACE ${EMBER_XSIMD_INCLUDES})

@@ -1,0 +1,29 @@
+// Dequant-matmul: the one entry point the model uses for every weight matrix.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+
+#include "core/tensor_type.h"
+
+namespace ember::cpu {
+
+// A weight matrix as stored in the file: n_out rows of n_in values of `type`, row-major,
+// consecutive rows `row_stride` bytes apart.
+struct WeightView {
+    const void *data;
+    TensorType type;
+    int64_t n_in;
+    int64_t n_out;
+    size_t row_stride;
+};
+
+// y[t][o] = sum_i W[o][i] * x[t][i] for t < n_tokens, o < n_out.
+// x: n_tokens rows of W.n_in floats, `ldx` floats apart; y: n_tokens rows, `ldy` floats apart.
+// Activations are converted to the type's vec_dot_type internally. Uses up to n_threads
+// OpenMP threads (split over output rows). n_tokens == 1 is the GEMV path; larger batches use
+// the tiled GEMM path that reuses each weight block across many tokens.
+void matmul(const WeightView &w, const float *x, int64_t ldx, int64_t n_tokens, float *y, int64_t ldy,
+            int n_threads);
+
+}  // namespace ember::cpu

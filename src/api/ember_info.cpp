@@ -1,0 +1,54 @@
+// C ABI: version, status strings, last error, system information.
+#include <string>
+
+#include "api/api_guard.h"
+#include "cpu/cpu_features.h"
+#include "ember/ember.h"
+
+namespace ember::api {
+namespace {
+thread_local std::string g_last_error;
+}
+void set_last_error(const std::string &message) {
+    try {
+        g_last_error = message;
+    } catch (...) {
+        g_last_error.clear();
+    }
+}
+void clear_last_error() { g_last_error.clear(); }
+const char *last_error_cstr() { return g_last_error.c_str(); }
+}  // namespace ember::api
+
+extern "C" {
+
+EMBER_API uint32_t ember_version(void) { return EMBER_VERSION_NUMBER; }
+
+EMBER_API const char *ember_version_string(void) { return EMBER_VERSION_STRING; }
+
+EMBER_API const char *ember_status_string(ember_status status) {
+    switch (status) {
+        case EMBER_OK: return "ok";
+        case EMBER_ERR_INVALID_ARGUMENT: return "invalid argument";
+        case EMBER_ERR_IO: return "I/O error";
+        case EMBER_ERR_BAD_FORMAT: return "bad or unsupported file format";
+        case EMBER_ERR_UNSUPPORTED: return "unsupported";
+        case EMBER_ERR_OUT_OF_MEMORY: return "out of memory";
+        case EMBER_ERR_NOT_FOUND: return "not found";
+        case EMBER_ERR_CONTEXT_FULL: return "context full";
+        case EMBER_ERR_ABORTED: return "aborted";
+        case EMBER_ERR_INTERNAL: return "internal error";
+    }
+    return "unknown status";
+}
+
+EMBER_API const char *ember_last_error(void) { return ember::api::last_error_cstr(); }
+
+EMBER_API const char *ember_system_info(void) {
+    // Built once; the CPU does not change under a running process.
+    static const std::string info = std::string("Ember ") + EMBER_VERSION_STRING +
+                                    " | CPU: " + ember::cpu::cpu_features_string();
+    return info.c_str();
+}
+
+}  // extern "C"

@@ -1,0 +1,50 @@
+#include "core/mapped_file.h"
+
+#include <fcntl.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+
+#include "core/error.h"
+
+namespace ember {
+
+MappedFile::MappedFile(const std::string &path) : path_(path) {
+    const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+    if (fd < 0) fail(EMBER_ERR_IO, path + ": cannot open: " + std::strerror(errno));
+    struct stat st {};
+    if (::fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+        const int err = errno;
+        ::close(fd);
+        fail(EMBER_ERR_IO, path + ": not a regular file" + (err ? std::string(": ") + std::strerror(err) : ""));
+    }
+    size_ = static_cast<size_t>(st.st_size);
+    if (size_ > 0) {
+        void *p = ::mmap(nullptr, size_, PROT_READ, MAP_PRIVATE, fd, 0);
+        if (p == MAP_FAILED) {
+            const int err = errno;
+            ::close(fd);
+            fail(EMBER_ERR_IO, path + ": cannot map: " + std::strerror(err));
+        }
+        data_ = static_cast<const uint8_t *>(p);
+    }
+    ::close(fd);  // the mapping keeps the file alive
+}
+
+MappedFile::~MappedFile() {
+    if (data_) {
+        if (locked_) ::munlock(data_, size_);
+        ::munmap(const_cast<uint8_t *>(data_), size_);
+    }
+}
+
+bool MappedFile::lock() {
+    if (!data_ || locked_) return true;
+    locked_ = ::mlock(data_, size_) == 0;
+    return locked_;
+}
+
+}  // namespace ember

@@ -93,14 +93,18 @@ with tempfile.TemporaryDirectory() as tmp:
     with open(src, "rb") as a, open(merged, "rb") as b:
         check(a.read() == b.read(), "split + merge is byte-identical")
 
-    # dequant: F32/F16/BF16 equal the reference values bit for bit.
-    for t in ("F16", "BF16"):
-        out = os.path.join(tmp, t + ".f32")
-        model = os.path.join(SHARED, "models", f"small-llama-pure-{t}.gguf")
-        with open(out, "wb") as f:
-            p = subprocess.run([EMBER_GGUF, "dequant", model, "blk.1.ffn_down.weight"], stdout=f, timeout=60)
-        with open(out, "rb") as a, open(os.path.join(SHARED, "quant", f"{t}__blk.1.ffn_down.weight.f32"), "rb") as b:
-            check(p.returncode == 0 and a.read() == b.read(), f"dequant {t} is bit-exact")
+    # dequant: every type in ../shared/quant equals llama.cpp's values bit for bit.
+    with open(os.path.join(SHARED, "quant", "reference.json")) as f:
+        reference = json.load(f)["types"]
+    check(len(reference) >= 14, "quant reference types found")
+    for file_type, tensors in sorted(reference.items()):
+        model = os.path.join(SHARED, "models", f"small-llama-pure-{file_type}.gguf")
+        for tensor_name, entry in tensors.items():
+            out = os.path.join(tmp, "out.f32")
+            with open(out, "wb") as f:
+                p = subprocess.run([EMBER_GGUF, "dequant", model, tensor_name], stdout=f, timeout=60)
+            with open(out, "rb") as a, open(os.path.join(SHARED, entry["dequant_file"]), "rb") as b:
+                check(p.returncode == 0 and a.read() == b.read(), f"dequant {entry['ggml_type']} {tensor_name} is bit-exact")
     p = run("dequant", src, "no.such.tensor", binary=True)
     check(p.returncode == 1 and b"no.such.tensor" in p.stderr, "dequant of a missing tensor: exit 1")
 

@@ -162,6 +162,7 @@ TEST_CASE("traits table: one row per type, consistent with the tensor type table
 
 TEST_CASE("override_vec_dot swaps the best row only") {
     const cpu::VecDotFn scalar = cpu::scalar_type_traits(TensorType::Q8_0)->vec_dot;
+    const cpu::VecDotFn before = cpu::type_traits(TensorType::Q8_0)->vec_dot;  // may be an ISA kernel
     auto fake = [](int64_t, float *out, const void *, const void *) { *out = 42.0f; };
     REQUIRE(cpu::override_vec_dot(TensorType::Q8_0, fake));
     float v = 0.0f;
@@ -171,6 +172,7 @@ TEST_CASE("override_vec_dot swaps the best row only") {
     REQUIRE(cpu::override_vec_dot(TensorType::Q8_0, nullptr));
     CHECK(cpu::type_traits(TensorType::Q8_0)->vec_dot == scalar);
     CHECK_FALSE(cpu::override_vec_dot(TensorType::IQ2_XXS, fake));
+    cpu::override_vec_dot(TensorType::Q8_0, before);
 }
 
 TEST_CASE("dequantization is bit-exact with llama.cpp's values") {
@@ -226,9 +228,8 @@ TEST_CASE("K-quant and IQ4 quantizers are at least as accurate as llama.cpp") {
         for (const auto &[tensor, entry] : tensors.items()) {
             TensorType type;
             REQUIRE(tensor_type_from_name(entry["ggml_type"].get<std::string>(), &type));
-            if (!tensor_type_info(type).quantized || type == TensorType::Q8_0 || tensor_type_info(type).block_size == 32) {
-                if (type != TensorType::IQ4_NL) continue;  // legacy types are checked byte for byte
-            }
+            const bool searched = tensor_type_info(type).block_size == 256 || type == TensorType::IQ4_NL;
+            if (!searched) continue;  // float and legacy types: checked bit/byte for bit/byte
             INFO(file_type << " " << tensor);
             int64_t n = 0;
             const float *src = source_tensor(tensor, &n);

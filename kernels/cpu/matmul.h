@@ -5,6 +5,7 @@
 #include <cstdint>
 
 #include "core/tensor_type.h"
+#include "cpu/isa.h"
 
 namespace ember::cpu {
 
@@ -23,7 +24,13 @@ struct WeightView {
 // Activations are converted to the type's vec_dot_type internally. Uses up to n_threads
 // OpenMP threads (split over output rows). n_tokens == 1 is the GEMV path; larger batches use
 // the tiled GEMM path that reuses each weight block across many tokens.
+// Activations are quantized with the scalar (reference) quantizer of vec_dot_type, so every
+// ISA level sees identical activations. Throws ember::Error for a type without kernels or an
+// n_in that is not a whole number of blocks.
 void matmul(const WeightView &w, const float *x, int64_t ldx, int64_t n_tokens, float *y, int64_t ldy,
             int n_threads);
+// The same at an explicit kernel level (tests and benchmarks; `level` must be available).
+void matmul(IsaLevel level, const WeightView &w, const float *x, int64_t ldx, int64_t n_tokens, float *y,
+            int64_t ldy, int n_threads);
 
 }  // namespace ember::cpu

@@ -3,6 +3,7 @@
 
 #include "api/api_guard.h"
 #include "cpu/cpu_features.h"
+#include "cpu/isa.h"
 #include "ember/ember.h"
 
 namespace ember::api {
@@ -46,8 +47,15 @@ EMBER_API const char *ember_last_error(void) { return ember::api::last_error_cst
 
 EMBER_API const char *ember_system_info(void) {
     // Built once; the CPU does not change under a running process.
-    static const std::string info = std::string("Ember ") + EMBER_VERSION_STRING +
-                                    " | CPU: " + ember::cpu::cpu_features_string();
+    static const std::string info = [] {
+        std::string s = std::string("Ember ") + EMBER_VERSION_STRING + " | CPU: " + ember::cpu::cpu_features_string();
+        try {
+            s += std::string(" | kernels: ") + ember::cpu::isa_name(ember::cpu::active_isa_level());
+        } catch (const std::exception &e) {  // a bad EMBER_ISA: say so rather than throw across the C ABI
+            s += std::string(" | kernels: unavailable (") + e.what() + ")";
+        }
+        return s;
+    }();
     return info.c_str();
 }
 

@@ -1,0 +1,6 @@
+// AVX2 + FMA + F16C level: the shared x86 kernels on 256-bit vectors with PMADDUBSW int8 dots.
+#include "cpu/avx2/x86_vec_dot.inc"
+
+namespace ember::cpu {
+void fill_avx2_kernels(IsaKernels &k) { fill_x86_kernels(k); }
+}  // namespace ember::cpu

@@ -1,0 +1,8 @@
+// AVX-512 F/BW/VL level: float dot products on 512-bit vectors; the int8 kernels are the AVX2
+// ones compiled with EVEX encodings (32 vector registers).
+#define EMBER_X86_AVX512 1
+#include "cpu/avx2/x86_vec_dot.inc"
+
+namespace ember::cpu {
+void fill_avx512_kernels(IsaKernels &k) { fill_x86_kernels(k); }
+}  // namespace ember::cpu

@@ -1,0 +1,9 @@
+// AVX-512 with VNNI: as avx512, with VPDPBUSD computing the int8 dot products in one
+// instruction (and without PMADDUBSW's int16 saturation).
+#define EMBER_X86_AVX512 1
+#define EMBER_X86_VNNI 1
+#include "cpu/avx2/x86_vec_dot.inc"
+
+namespace ember::cpu {
+void fill_avx512vnni_kernels(IsaKernels &k) { fill_x86_kernels(k); }
+}  // namespace ember::cpu

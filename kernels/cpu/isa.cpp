@@ -1,0 +1,231 @@
+#include "cpu/isa.h"
+
+#include <array>
+#include <cctype>
+#include <cstdlib>
+#include <mutex>
+
+#include "core/error.h"
+#include "cpu/cpu_features.h"
+#include "cpu/scalar/scalar_kernels.h"
+
+// EMBER_KERNELS_X86 / EMBER_KERNELS_ARM are set by kernels/cpu/CMakeLists.txt when the level
+// directories of that architecture are compiled into this build.
+
+namespace ember::cpu {
+
+namespace {
+
+constexpr std::array<IsaLevel, 6> kAllLevels = {IsaLevel::Scalar, IsaLevel::Avx2,   IsaLevel::Avx512,
+                                                IsaLevel::Avx512Vnni, IsaLevel::Neon, IsaLevel::NeonDotprod};
+
+std::string lower(const std::string &s) {
+    std::string out = s;
+    for (char &c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    return out;
+}
+
+std::string available_list() {
+    std::string s;
+    for (IsaLevel level : available_isa_levels()) {
+        if (!s.empty()) s += ", ";
+        s += isa_name(level);
+    }
+    return s;
+}
+
+IsaKernels build_kernels(IsaLevel level) {
+    IsaKernels k{};
+    k.level = level;
+    switch (level) {
+        case IsaLevel::Scalar: break;
+#if defined(EMBER_KERNELS_X86)
+        case IsaLevel::Avx512Vnni:
+            fill_avx2_kernels(k);
+            fill_avx512_kernels(k);
+            fill_avx512vnni_kernels(k);
+            break;
+        case IsaLevel::Avx512:
+            fill_avx2_kernels(k);
+            fill_avx512_kernels(k);
+            break;
+        case IsaLevel::Avx2: fill_avx2_kernels(k); break;
+#endif
+#if defined(EMBER_KERNELS_ARM)
+        case IsaLevel::NeonDotprod:
+            fill_neon_kernels(k);
+            fill_neon_dotprod_kernels(k);
+            break;
+        case IsaLevel::Neon: fill_neon_kernels(k); break;
+#endif
+        default: break;
+    }
+    return k;
+}
+
+void install_isa_vec_dots(IsaLevel level) {
+    for (uint32_t t = 0; t <= kMaxTensorTypeId; ++t) {
+        const auto type = static_cast<TensorType>(t);
+        const TypeTraits *scalar = scalar_type_traits(type);
+        if (scalar == nullptr || scalar->vec_dot == nullptr) continue;
+        override_vec_dot(type, isa_vec_dot(level, type, scalar->vec_dot_type));  // nullptr: scalar
+    }
+}
+
+}  // namespace
+
+const char *isa_name(IsaLevel level) {
+    switch (level) {
+        case IsaLevel::Scalar: return "scalar";
+        case IsaLevel::Avx2: return "avx2";
+        case IsaLevel::Avx512: return "avx512";
+        case IsaLevel::Avx512Vnni: return "avx512vnni";
+        case IsaLevel::Neon: return "neon";
+        case IsaLevel::NeonDotprod: return "neon-dotprod";
+    }
+    return "unknown";
+}
+
+bool isa_from_name(const std::string &name, IsaLevel *out) {
+    const std::string n = lower(name);
+    for (IsaLevel level : kAllLevels) {
+        if (n == isa_name(level)) {
+            *out = level;
+            return true;
+        }
+    }
+    return false;
+}
+
+bool isa_compiled(IsaLevel level) {
+    switch (level) {
+        case IsaLevel::Scalar: return true;
+        case IsaLevel::Avx2:
+        case IsaLevel::Avx512:
+        case IsaLevel::Avx512Vnni:
+#if defined(EMBER_KERNELS_X86)
+            return true;
+#else
+            return false;
+#endif
+        case IsaLevel::Neon:
+        case IsaLevel::NeonDotprod:
+#if defined(EMBER_KERNELS_ARM)
+            return true;
+#else
+            return false;
+#endif
+    }
+    return false;
+}
+
+bool isa_cpu_supports(IsaLevel level) {
+    const CpuFeatures &f = cpu_features();
+    const bool avx2 = f.avx2 && f.fma && f.f16c;
+    const bool avx512 = avx2 && f.avx512f && f.avx512bw && f.avx512vl;
+    switch (level) {
+        case IsaLevel::Scalar: return true;
+        case IsaLevel::Avx2: return avx2;
+        case IsaLevel::Avx512: return avx512;
+        case IsaLevel::Avx512Vnni: return avx512 && f.avx512vnni;
+        case IsaLevel::Neon: return f.neon;
+        case IsaLevel::NeonDotprod: return f.neon && f.dotprod;
+    }
+    return false;
+}
+
+std::vector<IsaLevel> available_isa_levels() {
+    std::vector<IsaLevel> levels;
+    for (IsaLevel level : kAllLevels)
+        if (isa_compiled(level) && isa_cpu_supports(level)) levels.push_back(level);
+    return levels;
+}
+
+IsaLevel best_isa_level() { return available_isa_levels().back(); }
+
+IsaLevel resolve_isa_level(const char *value) {
+    if (value == nullptr || *value == '\0') return best_isa_level();
+    IsaLevel level;
+    if (!isa_from_name(value, &level)) {
+        fail(EMBER_ERR_INVALID_ARGUMENT,
+             std::string("EMBER_ISA='") + value +
+                 "' is not a kernel level (use scalar, avx2, avx512, avx512vnni, neon or neon-dotprod; "
+                 "available here: " + available_list() + ")");
+    }
+    if (!isa_compiled(level)) {
+        fail(EMBER_ERR_UNSUPPORTED, std::string("EMBER_ISA=") + isa_name(level) +
+                                        ": this build has no kernels for that level (built for " +
+                                        available_list() + ")");
+    }
+    if (!isa_cpu_supports(level)) {
+        fail(EMBER_ERR_UNSUPPORTED, std::string("EMBER_ISA=") + isa_name(level) +
+                                        ": this CPU cannot run it (CPU features: " + cpu_features_string() +
+                                        "; available: " + available_list() + ")");
+    }
+    return level;
+}
+
+IsaLevel active_isa_level() {
+    // Resolved once; an invalid EMBER_ISA keeps failing the same way on every call. On success
+    // the traits table gets this level's vec_dots (inside the thread-safe static initializer,
+    // so before any caller of active_isa_level() reads them).
+    static const IsaLevel *level = [] {
+        static IsaLevel resolved;
+        try {
+            resolved = resolve_isa_level(std::getenv("EMBER_ISA"));
+        } catch (const Error &) {
+            return static_cast<const IsaLevel *>(nullptr);
+        }
+        install_isa_vec_dots(resolved);
+        return static_cast<const IsaLevel *>(&resolved);
+    }();
+    if (level == nullptr) return resolve_isa_level(std::getenv("EMBER_ISA"));  // throws again
+    return *level;
+}
+
+const IsaKernels &isa_kernels(IsaLevel level) {
+    static std::array<IsaKernels, kAllLevels.size()> tables;
+    static std::array<std::once_flag, kAllLevels.size()> once;
+    if (!isa_compiled(level) || !isa_cpu_supports(level)) {
+        fail(EMBER_ERR_UNSUPPORTED, std::string("kernel level ") + isa_name(level) +
+                                        " is not available (available: " + available_list() + ")");
+    }
+    const size_t i = static_cast<size_t>(level);
+    std::call_once(once[i], [&] { tables[i] = build_kernels(level); });
+    return tables[i];
+}
+
+VecDotFn isa_vec_dot(IsaLevel level, TensorType type, TensorType vec_dot_type) {
+    const auto id = static_cast<uint32_t>(type);
+    if (id > kMaxTensorTypeId) return nullptr;
+    const IsaVecDot &d = isa_kernels(level).dot[id];
+    if (d.vec_dot == nullptr || d.vec_dot_type != vec_dot_type) return nullptr;
+    return d.vec_dot;
+}
+
+VecDotFn isa_vec_dot(TensorType type, TensorType vec_dot_type) {
+    return isa_vec_dot(active_isa_level(), type, vec_dot_type);
+}
+
+const TypeTraits *isa_type_traits(IsaLevel level, TensorType type) {
+    const auto id = static_cast<uint32_t>(type);
+    if (id > kMaxTensorTypeId) return nullptr;
+    static std::array<std::array<TypeTraits, kMaxTensorTypeId + 1>, kAllLevels.size()> rows;
+    static std::array<std::array<bool, kMaxTensorTypeId + 1>, kAllLevels.size()> present;
+    static std::array<std::once_flag, kAllLevels.size()> once;
+    const IsaKernels &k = isa_kernels(level);  // throws for an unavailable level
+    const size_t li = static_cast<size_t>(level);
+    std::call_once(once[li], [&] {
+        for (uint32_t t = 0; t <= kMaxTensorTypeId; ++t) {
+            const TypeTraits *scalar = scalar_type_traits(static_cast<TensorType>(t));
+            present[li][t] = scalar != nullptr;
+            if (scalar == nullptr) continue;
+            rows[li][t] = *scalar;
+            const IsaVecDot &d = k.dot[t];
+            if (d.vec_dot != nullptr && d.vec_dot_type == scalar->vec_dot_type) rows[li][t].vec_dot = d.vec_dot;
+        }
+    });
+    return present[li][id] ? &rows[li][id] : nullptr;
+}
+
+}  // namespace ember::cpu

@@ -1,0 +1,88 @@
+// Runtime ISA dispatch: which instruction-set level the kernels run at, chosen once per process
+// (the best level the CPU supports, or the one EMBER_ISA names), and the kernel table of each
+// level. Every level's kernels live in their own translation units (kernels/cpu/<level>/),
+// compiled with that level's flags and only ever called after the CPU check below.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "cpu/type_traits.h"
+
+namespace ember::cpu {
+
+enum class IsaLevel {
+    Scalar,       // portable C++ (the reference)
+    Avx2,         // AVX2 + FMA + F16C
+    Avx512,       // AVX-512 F/BW/VL (+ the AVX2 set)
+    Avx512Vnni,   // AVX-512 with VNNI int8 dot products
+    Neon,         // AArch64 Advanced SIMD
+    NeonDotprod,  // AArch64 with the SDOT/UDOT dot-product extension
+};
+
+// The EMBER_ISA spelling: "scalar", "avx2", "avx512", "avx512vnni", "neon", "neon-dotprod".
+const char *isa_name(IsaLevel level);
+// Case-insensitive inverse of isa_name; false for an unknown name.
+bool isa_from_name(const std::string &name, IsaLevel *out);
+
+// Kernels for `level` are part of this build (x86 levels on x86-64, NEON levels on AArch64).
+bool isa_compiled(IsaLevel level);
+// The running CPU can execute `level` (independent of what was compiled).
+bool isa_cpu_supports(IsaLevel level);
+// Compiled and supported, from scalar up to the best one.
+std::vector<IsaLevel> available_isa_levels();
+IsaLevel best_isa_level();
+
+// What EMBER_ISA=value selects: the best level for nullptr or "", else the named level.
+// Throws ember::Error (EMBER_ERR_INVALID_ARGUMENT for an unknown name, EMBER_ERR_UNSUPPORTED for
+// a level this build or CPU cannot run) with a message naming the level and the CPU features.
+IsaLevel resolve_isa_level(const char *value);
+// The level every kernel uses: resolve_isa_level(getenv("EMBER_ISA")), computed on the first
+// call and fixed for the life of the process (so a bad EMBER_ISA throws from every call).
+// That first call also points type_traits()'s vec_dot entries at the level's kernels
+// (override_vec_dot, scalar_kernels.h); matmul() and ember_system_info() make it.
+IsaLevel active_isa_level();
+
+// Per-level kernels. A nullptr entry means "no fast path here": callers use the scalar one.
+// out[t] = dot(weights row, activation row t) for t < n_rows (<= kMaxDotRows), activation rows
+// `act_stride` bytes apart: one weight row against several tokens, so the weights are loaded
+// and unpacked once per group of tokens (the GEMM inner kernel).
+constexpr int kMaxDotRows = 4;
+using VecDotMultiFn = void (*)(int64_t n, float *out, const void *weights, const void *activations,
+                               size_t act_stride, int n_rows);
+using RowConvertFn = void (*)(const void *src, void *dst, int64_t n);
+
+struct IsaVecDot {
+    TensorType vec_dot_type;  // the activation format this kernel expects
+    VecDotFn vec_dot;
+    VecDotMultiFn vec_dot_multi;  // nullable
+};
+
+struct IsaKernels {
+    IsaLevel level;
+    IsaVecDot dot[kMaxTensorTypeId + 1];  // indexed by type id; vec_dot == nullptr: none
+    RowConvertFn fp16_to_fp32;            // uint16 -> float
+    RowConvertFn fp32_to_fp16;            // float -> uint16
+};
+
+// The kernel table of an available level (throws ember::Error for one that is not available).
+const IsaKernels &isa_kernels(IsaLevel level);
+
+// For the traits table: the vec_dot of `type` at the active level (or at `level`) for
+// activations in `vec_dot_type`, or nullptr where that level has no such kernel (use scalar).
+VecDotFn isa_vec_dot(TensorType type, TensorType vec_dot_type);
+VecDotFn isa_vec_dot(IsaLevel level, TensorType type, TensorType vec_dot_type);
+
+// A copy of the scalar traits row of `type` with vec_dot replaced by the `level` kernel where
+// one exists (tests and benchmarks compare levels through this); nullptr if no scalar row.
+const TypeTraits *isa_type_traits(IsaLevel level, TensorType type);
+
+// Filled in by each level's own translation unit (called only when that level is available):
+// they set the entries they accelerate and leave the others untouched.
+void fill_avx2_kernels(IsaKernels &k);
+void fill_avx512_kernels(IsaKernels &k);
+void fill_avx512vnni_kernels(IsaKernels &k);
+void fill_neon_kernels(IsaKernels &k);
+void fill_neon_dotprod_kernels(IsaKernels &k);
+
+}  // namespace ember::cpu

@@ -1,0 +1,107 @@
+// matmul at every level against y[t][o] = scalar vec_dot(W row o, quantized x row t), for odd
+// shapes: one row, row counts off the tile, 1..65 tokens, padded strides, 1 and 2 threads.
+#include <catch2/catch.hpp>
+
+#include <cmath>
+
+#include "core/error.h"
+#include "cpu/matmul.h"
+#include "kernel_test_util.h"
+
+using namespace ember;
+using namespace ember::cpu;
+using namespace ember::test;
+
+namespace {
+
+struct Problem {
+    TensorType type;
+    int64_t n_in, n_out, n_tokens, ldx, ldy;
+    std::vector<uint8_t> w;
+    std::vector<float> x;
+    std::vector<float> expect;  // n_tokens x n_out
+    std::vector<double> tol;
+};
+
+Problem make_problem(std::mt19937 &rng, TensorType type, int64_t n_in, int64_t n_out, int64_t n_tokens) {
+    Problem p{type, n_in, n_out, n_tokens, n_in + 3, n_out + 5, {}, {}, {}, {}};
+    const TypeTraits *ref = scalar_type_traits(type);
+    const size_t wrow = row_bytes(type, n_in);
+    std::vector<std::vector<float>> wdeq;
+    for (int64_t o = 0; o < n_out; ++o) {
+        const auto wf = random_row(rng, n_in);
+        const auto q = quantize(type, wf.data(), n_in);
+        p.w.insert(p.w.end(), q.begin(), q.end());
+        wdeq.push_back(dequantize(type, q.data(), n_in));
+    }
+    p.x.assign(static_cast<size_t>(n_tokens * p.ldx), 0.0f);
+    p.expect.resize(static_cast<size_t>(n_tokens * n_out));
+    p.tol.resize(p.expect.size());
+    for (int64_t t = 0; t < n_tokens; ++t) {
+        const auto xf = random_row(rng, n_in);
+        std::copy(xf.begin(), xf.end(), p.x.begin() + t * p.ldx);
+        const auto a = quantize(ref->vec_dot_type, xf.data(), n_in);
+        const auto adeq = dequantize(ref->vec_dot_type, a.data(), n_in);
+        for (int64_t o = 0; o < n_out; ++o) {
+            const size_t k = static_cast<size_t>(t * n_out + o);
+            ref->vec_dot(n_in, &p.expect[k], p.w.data() + o * wrow, a.data());
+            double s = 0.0;
+            for (int64_t i = 0; i < n_in; ++i)
+                s += std::fabs(static_cast<double>(wdeq[static_cast<size_t>(o)][static_cast<size_t>(i)]) *
+                               adeq[static_cast<size_t>(i)]);
+            p.tol[k] = 1e-5 * s + 1e-30;
+        }
+    }
+    return p;
+}
+
+void check_matmul(const Problem &p, IsaLevel level, int n_threads) {
+    const WeightView w{p.w.data(), p.type, p.n_in, p.n_out, row_bytes(p.type, p.n_in)};
+    std::vector<float> y(static_cast<size_t>(p.n_tokens * p.ldy), NAN);
+    matmul(level, w, p.x.data(), p.ldx, p.n_tokens, y.data(), p.ldy, n_threads);
+    int bad = 0;
+    for (int64_t t = 0; t < p.n_tokens; ++t)
+        for (int64_t o = 0; o < p.n_out; ++o) {
+            const size_t k = static_cast<size_t>(t * p.n_out + o);
+            const float got = y[static_cast<size_t>(t * p.ldy + o)];
+            if (!(std::fabs(static_cast<double>(got) - p.expect[k]) <= p.tol[k])) ++bad;
+        }
+    INFO(tensor_type_name(p.type) << " " << p.n_out << "x" << p.n_in << " tokens=" << p.n_tokens
+                                  << " level=" << isa_name(level) << " threads=" << n_threads);
+    CHECK(bad == 0);
+}
+
+}  // namespace
+
+TEST_CASE("matmul matches the scalar reference at every level", "[matmul]") {
+    std::mt19937 rng(42);
+    for (TensorType type : weight_types()) {
+        const int64_t block = tensor_type_info(type).block_size;
+        const int64_t n_in = block == 256 ? 512 : (block == 1 ? 70 : 96);
+        // One row; a row count off the 16-row tile; GEMV and GEMM token counts up to 65.
+        const Problem single = make_problem(rng, type, n_in, 1, 3);
+        const Problem tall = make_problem(rng, type, n_in, 37, 65);
+        for (IsaLevel level : available_isa_levels()) {
+            check_matmul(single, level, 1);
+            check_matmul(tall, level, 2);
+        }
+    }
+}
+
+TEST_CASE("matmul handles every token count from 1 to 65", "[matmul]") {
+    std::mt19937 rng(7);
+    for (TensorType type : {TensorType::Q4_0, TensorType::Q4_K, TensorType::F16}) {
+        const int64_t n_in = 256;
+        for (int64_t n_tokens = 1; n_tokens <= 65; ++n_tokens) {
+            const Problem p = make_problem(rng, type, n_in, 19, n_tokens);
+            check_matmul(p, best_isa_level(), n_tokens % 2 + 1);
+        }
+    }
+}
+
+TEST_CASE("matmul rejects a row that is not whole blocks", "[matmul]") {
+    std::vector<uint8_t> w(18 * 4);
+    std::vector<float> x(48), y(4);
+    const WeightView view{w.data(), TensorType::Q4_0, 48, 1, 18};
+    CHECK_THROWS_AS(matmul(view, x.data(), 48, 1, y.data(), 1, 1), Error);
+}

@@ -1,5 +1,8 @@
 // C ABI: version, status strings, last error, system information.
+#include <cstring>
 #include <string>
+
+#include "api/api_params.h"
 
 #include "api/api_guard.h"
 #include "cpu/cpu_features.h"
@@ -19,6 +22,18 @@ void set_last_error(const std::string &message) {
 }
 void clear_last_error() { g_last_error.clear(); }
 const char *last_error_cstr() { return g_last_error.c_str(); }
+
+ember_status copy_out(const std::string &text, char *buf, size_t buf_size, size_t *needed) {
+    if (needed) *needed = text.size();
+    if (!buf || buf_size <= text.size()) {
+        if (buf && buf_size) buf[0] = '\0';
+        set_last_error("buffer of " + std::to_string(buf_size) + " bytes is too small for " + std::to_string(text.size() + 1));
+        return EMBER_ERR_BUFFER_TOO_SMALL;
+    }
+    std::memcpy(buf, text.data(), text.size());
+    buf[text.size()] = '\0';
+    return EMBER_OK;
+}
 }  // namespace ember::api
 
 extern "C" {
@@ -39,6 +54,7 @@ EMBER_API const char *ember_status_string(ember_status status) {
         case EMBER_ERR_CONTEXT_FULL: return "context full";
         case EMBER_ERR_ABORTED: return "aborted";
         case EMBER_ERR_INTERNAL: return "internal error";
+        case EMBER_ERR_BUFFER_TOO_SMALL: return "buffer too small";
     }
     return "unknown status";
 }

@@ -72,6 +72,26 @@ std::unique_ptr<ShardedModel> ShardedModel::from_buffer(const void *data, size_t
     return m;
 }
 
+void ShardedModel::copy_into_memory() {
+    for (auto &shard : shards_) {
+        if (!shard->mapping()) continue;  // already in memory (a caller's buffer or a copy)
+        std::vector<uint8_t> bytes(shard->bytes(), shard->bytes() + shard->size());
+        auto copy = File::from_buffer(bytes.data(), bytes.size(), shard->name());
+        owned_bytes_.push_back(std::move(bytes));  // the vector's heap block does not move
+        shard = std::move(copy);
+    }
+    tensors_.clear();
+    by_name_.clear();
+    index_and_validate();
+}
+
+bool ShardedModel::lock_memory() {
+    bool ok = true;
+    for (auto &shard : shards_)
+        if (shard->mapping()) ok = shard->mapping()->lock() && ok;
+    return ok;
+}
+
 void ShardedModel::index_and_validate() {
     const File &first = *shards_.front();
     const uint32_t count = first.get_u32_or(kSplitCount, 1);

@@ -41,11 +41,18 @@ public:
     const TensorInfo &tensor(std::string_view name) const;  // throws EMBER_ERR_NOT_FOUND
     uint64_t total_bytes() const;                           // sum of the shards' file sizes
 
+    // Reads every mapped shard into memory and drops the mappings (use_mmap = false: for
+    // file systems where mapping is slow or unreliable). Tensor pointers change.
+    void copy_into_memory();
+    // Pins the mapped shards in RAM; false when the OS refuses (see RLIMIT_MEMLOCK).
+    bool lock_memory();
+
 private:
     ShardedModel() = default;
     void index_and_validate();
 
     std::vector<std::unique_ptr<File>> shards_;
+    std::vector<std::vector<uint8_t>> owned_bytes_;  // shard contents after copy_into_memory
     std::vector<const TensorInfo *> tensors_;
     std::unordered_map<std::string_view, const TensorInfo *> by_name_;
 };

@@ -204,3 +204,16 @@ TEST_CASE("shard names") {
     CHECK_FALSE(gguf::parse_shard_path("model.gguf", &prefix, &index, &count));
     CHECK_FALSE(gguf::parse_shard_path("m-00006-of-00005.gguf", &prefix, &index, &count));
 }
+
+TEST_CASE("a sharded model can be copied out of its mappings") {
+    auto model = gguf::ShardedModel::open(test::shared_path("models/stories260K.gguf"));
+    const auto bytes = test::read_file_bytes(test::shared_path("models/stories260K.gguf"));
+    const auto &before = model->tensor("output.weight");
+    std::vector<uint8_t> expect(before.data, before.data + before.n_bytes);
+    model->copy_into_memory();
+    CHECK(model->metadata().mapping() == nullptr);
+    const auto &after = model->tensor("output.weight");
+    CHECK(std::vector<uint8_t>(after.data, after.data + after.n_bytes) == expect);
+    CHECK(model->tensors().size() == 48);
+    CHECK(model->metadata().get_u32("llama.block_count") == 5);
+}

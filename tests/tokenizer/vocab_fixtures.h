@@ -1,0 +1,23 @@
+// Shared vocabularies for the tokenizer tests: each GGUF is loaded once per test run.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "tokenizer/vocab.h"
+
+namespace ember::test {
+
+// The 11 vocabularies that have test vectors in ../shared/vocab.
+const std::vector<std::string> &vocab_names();
+// ../shared/vocab/ggml-vocab-NAME.gguf, loaded on first use.
+const tokenizer::Vocab &shared_vocab(const std::string &name);
+
+struct VocabCase {
+    std::string input;
+    std::vector<int32_t> expected;
+};
+// The inputs and expected ids of ggml-vocab-NAME.gguf.inp / .out.
+std::vector<VocabCase> vocab_cases(const std::string &name);
+
+}  // namespace ember::test

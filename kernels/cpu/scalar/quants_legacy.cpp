@@ -47,6 +47,14 @@ uint32_t load_u32(const uint8_t *p) {
 
 void store_u32(uint8_t *p, uint32_t v) { std::memcpy(p, &v, sizeof v); }
 
+// a * b rounded to float before anything is added to it. llama.cpp's codes are
+// trunc(x * id + 0.5-ish) with the product rounded first; on FMA targets (AArch64) the compiler
+// would otherwise fuse the multiply-add, round once, and flip codes that sit on a boundary.
+float rounded_product(float a, float b) {
+    volatile float p = a * b;
+    return p;
+}
+
 // Sum of w_j * a_j over one 32-element block whose 4-bit codes are packed as described above;
 // `offset` is subtracted from each code (8 for Q4_0, 0 for Q4_1).
 int dot_nibbles(const uint8_t *qs, const int8_t *a, int offset) {
@@ -93,8 +101,8 @@ void quantize_row_q4_0(const float *src, void *dst, int64_t n, const float * /*i
         b[i].d = fp32_to_fp16(d);
         for (int j = 0; j < 16; ++j) {
             // Truncation of a value >= 0.5 is rounding to nearest.
-            const int lo = std::min(15, static_cast<int>(static_cast<int8_t>(src[j] * id + 8.5f)));
-            const int hi = std::min(15, static_cast<int>(static_cast<int8_t>(src[j + 16] * id + 8.5f)));
+            const int lo = std::min(15, static_cast<int>(static_cast<int8_t>(rounded_product(src[j], id) + 8.5f)));
+            const int hi = std::min(15, static_cast<int>(static_cast<int8_t>(rounded_product(src[j + 16], id) + 8.5f)));
             b[i].qs[j] = static_cast<uint8_t>(lo | (hi << 4));
         }
     }
@@ -135,8 +143,8 @@ void quantize_row_q4_1(const float *src, void *dst, int64_t n, const float * /*i
         b[i].d = fp32_to_fp16(d);
         b[i].m = fp32_to_fp16(lo);
         for (int j = 0; j < 16; ++j) {
-            const int q0 = std::min(15, static_cast<int>(static_cast<int8_t>((src[j] - lo) * id + 0.5f)));
-            const int q1 = std::min(15, static_cast<int>(static_cast<int8_t>((src[j + 16] - lo) * id + 0.5f)));
+            const int q0 = std::min(15, static_cast<int>(static_cast<int8_t>(rounded_product(src[j] - lo, id) + 0.5f)));
+            const int q1 = std::min(15, static_cast<int>(static_cast<int8_t>(rounded_product(src[j + 16] - lo, id) + 0.5f)));
             b[i].qs[j] = static_cast<uint8_t>(q0 | (q1 << 4));
         }
     }
@@ -178,8 +186,8 @@ void quantize_row_q5_0(const float *src, void *dst, int64_t n, const float * /*i
         b[i].d = fp32_to_fp16(d);
         uint32_t qh = 0;
         for (int j = 0; j < 16; ++j) {
-            const int lo = std::min(31, static_cast<int>(static_cast<int8_t>(src[j] * id + 16.5f)));
-            const int hi = std::min(31, static_cast<int>(static_cast<int8_t>(src[j + 16] * id + 16.5f)));
+            const int lo = std::min(31, static_cast<int>(static_cast<int8_t>(rounded_product(src[j], id) + 16.5f)));
+            const int hi = std::min(31, static_cast<int>(static_cast<int8_t>(rounded_product(src[j + 16], id) + 16.5f)));
             b[i].qs[j] = static_cast<uint8_t>((lo & 0xF) | ((hi & 0xF) << 4));
             qh |= static_cast<uint32_t>(lo >> 4) << j;
             qh |= static_cast<uint32_t>(hi >> 4) << (j + 16);
@@ -227,8 +235,8 @@ void quantize_row_q5_1(const float *src, void *dst, int64_t n, const float * /*i
         b[i].m = fp32_to_fp16(lo);
         uint32_t qh = 0;
         for (int j = 0; j < 16; ++j) {
-            const int q0 = static_cast<int>(static_cast<int8_t>((src[j] - lo) * id + 0.5f));
-            const int q1 = static_cast<int>(static_cast<int8_t>((src[j + 16] - lo) * id + 0.5f));
+            const int q0 = static_cast<int>(static_cast<int8_t>(rounded_product(src[j] - lo, id) + 0.5f));
+            const int q1 = static_cast<int>(static_cast<int8_t>(rounded_product(src[j + 16] - lo, id) + 0.5f));
             b[i].qs[j] = static_cast<uint8_t>((q0 & 0xF) | ((q1 & 0xF) << 4));
             qh |= static_cast<uint32_t>((q0 >> 4) & 1) << j;
             qh |= static_cast<uint32_t>((q1 >> 4) & 1) << (j + 16);

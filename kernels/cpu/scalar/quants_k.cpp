@@ -10,6 +10,11 @@
 //   Q6_K low nibble: ql[64*(e/128) + e%64], low nibble for e%128 < 64, high otherwise; the two
 //     high bits are bits 2*((e%128)/32) of qh[32*(e/128) + e%32].
 // The scalar kernels decode a super-block into codes in element order, then loop simply.
+//
+// Dequantization is (d * sc) * q - (dmin * m) in float, as llama.cpp computes it. For Q2_K..Q5_K
+// both products are exact (half d: 11 significant bits, sc <= 6 bits, q <= 5 bits), so a fused
+// multiply-add gives the same bits and SIMD paths may use FMA. Q6_K's (d * sc) * q can round
+// (11 + 8 + 6 bits): keep that order to stay bit-exact.
 #include <algorithm>
 #include <cmath>
 #include <cstring>

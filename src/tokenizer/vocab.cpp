@@ -2,6 +2,7 @@
 
 
 #include "core/error.h"
+#include "core/log.h"
 #include "gguf/gguf_file.h"
 #include "tokenizer/bpe_tokenizer.h"
 #include "tokenizer/byte_level.h"
@@ -25,10 +26,6 @@ constexpr const char *kEndOfTurnTexts[] = {
 };
 
 constexpr std::string_view kSpmSpace = "\xE2\x96\x81";  // "▁", SentencePiece's space
-
-uint64_t pair_key(int32_t left, int32_t right) {
-    return (static_cast<uint64_t>(static_cast<uint32_t>(left)) << 32) | static_cast<uint32_t>(right);
-}
 
 std::string lower(std::string s) {
     for (char &c : s) {
@@ -88,7 +85,7 @@ Vocab::Vocab(const gguf::File &file) {
     } else {
         byte_tokens_.fill(-1);
         for (int32_t id = 0; id < n_tokens(); ++id) {
-            const int b = spm_byte_value(texts_[id]);
+            const int b = spm_byte_value(text_of(id));
             if (b >= 0 && byte_tokens_[b] < 0) byte_tokens_[b] = id;
         }
     }
@@ -107,10 +104,11 @@ Vocab::Vocab(const gguf::File &file) {
         if (!is_special(id)) continue;
         SpecialTokenMatcher::Options options;
         options.always = types_[id] == TokenType::UserDefined;
-        const std::string &text = texts_[id];
+        const std::string_view text = text_of(id);
         options.rstrip = strip_after_special && text != "<unk>" && text != "<s>" && text != "<|endoftext|>";
         special_matcher_.add(text, id, options);
     }
+    for (const std::string &warning : warnings_) log_warn(warning);
 }
 
 void Vocab::load_tokens(const gguf::File &file) {
@@ -121,7 +119,17 @@ void Vocab::load_tokens(const gguf::File &file) {
         fail(EMBER_ERR_BAD_FORMAT, name + ": 'tokenizer.ggml.tokens' has too many entries");
     }
     const size_t n = tokens.size();
-    texts_.assign(tokens.begin(), tokens.end());
+    n_tokens_ = static_cast<int32_t>(n);
+    size_t total = 0;
+    for (std::string_view t : tokens) total += t.size();
+    if (total >= UINT32_MAX) fail(EMBER_ERR_BAD_FORMAT, name + ": 'tokenizer.ggml.tokens' is too large");
+    text_arena_.reserve(total);
+    text_offsets_.reserve(n + 1);
+    for (std::string_view t : tokens) {
+        text_offsets_.push_back(static_cast<uint32_t>(text_arena_.size()));
+        text_arena_.append(t);
+    }
+    text_offsets_.push_back(static_cast<uint32_t>(text_arena_.size()));
 
     if (file.has("tokenizer.ggml.scores")) {
         scores_ = file.get_f32_array("tokenizer.ggml.scores");
@@ -147,16 +155,18 @@ void Vocab::load_tokens(const gguf::File &file) {
     flags_.assign(n, 0);
 
     // With duplicate texts the last id wins, as in the reference implementation.
-    ids_by_text_.reserve(n);
+    ids_by_text_.reset(n);
+    auto text_of_id = [this](int32_t id) { return text_of(id); };
     for (size_t i = 0; i < n; ++i) {
-        if (!texts_[i].empty()) ids_by_text_[texts_[i]] = static_cast<int32_t>(i);
+        const std::string_view text = text_of(static_cast<int32_t>(i));
+        if (!text.empty()) ids_by_text_.insert(text, static_cast<int32_t>(i), text_of_id);
     }
 }
 
 void Vocab::load_merges(const gguf::File &file) {
     const std::string &name = file.name();
     const std::vector<std::string_view> merges = file.get_string_array("tokenizer.ggml.merges");
-    merges_.reserve(merges.size());
+    merges_.reset(merges.size());
     std::string joined;
     size_t unusable = 0;
     for (size_t rank = 0; rank < merges.size(); ++rank) {
@@ -175,7 +185,7 @@ void Vocab::load_merges(const gguf::File &file) {
             continue;
         }
         // The first (lowest-ranked) entry for a pair is the one that applies.
-        merges_.emplace(pair_key(a, b), Merge{static_cast<int32_t>(rank), result});
+        merges_.insert(PairIndex::key(a, b), {static_cast<int32_t>(rank), result});
     }
     if (unusable) {
         warnings_.push_back(name + ": " + std::to_string(unusable) +
@@ -191,7 +201,8 @@ void Vocab::load_special_ids(const gguf::File &file) {
         if (!gguf::value_type_is_integer(v->type)) {
             fail(EMBER_ERR_BAD_FORMAT, name + ": metadata key '" + key + "' is not an integer");
         }
-        if (v->is_negative) return -1;
+        // -1 written as an unsigned integer also means "none".
+        if (v->is_negative || v->u64 == UINT32_MAX || v->u64 == UINT64_MAX) return -1;
         if (v->u64 >= static_cast<uint64_t>(n_tokens())) {
             warnings_.push_back(name + ": '" + key + "' = " + std::to_string(v->u64) +
                                 " is not a token id (vocabulary of " + std::to_string(n_tokens()) +
@@ -241,9 +252,9 @@ void Vocab::check_id(int32_t id) const {
     }
 }
 
-const std::string &Vocab::token_text(int32_t id) const {
+std::string_view Vocab::token_text(int32_t id) const {
     check_id(id);
-    return texts_[id];
+    return text_of(id);
 }
 
 float Vocab::token_score(int32_t id) const {
@@ -257,8 +268,7 @@ TokenType Vocab::token_type(int32_t id) const {
 }
 
 int32_t Vocab::find_token(std::string_view text) const {
-    const auto it = ids_by_text_.find(text);
-    return it == ids_by_text_.end() ? -1 : it->second;
+    return ids_by_text_.find(text, [this](int32_t id) { return text_of(id); });
 }
 
 bool Vocab::is_eog(int32_t id) const {
@@ -272,9 +282,9 @@ bool Vocab::is_special(int32_t id) const {
 }
 
 bool Vocab::find_merge(int32_t left, int32_t right, Merge &merge) const {
-    const auto it = merges_.find(pair_key(left, right));
-    if (it == merges_.end()) return false;
-    merge = it->second;
+    const PairIndex::Value *v = merges_.find(PairIndex::key(left, right));
+    if (!v) return false;
+    merge = {v->a, v->b};
     return true;
 }
 
@@ -321,7 +331,7 @@ void Vocab::tokenize_text(std::string_view text, bool after_special, std::vector
 void Vocab::append_piece(int32_t id, const DetokenizeOptions &options, DetokenizeState &state,
                          std::string &out) const {
     check_id(id);
-    const std::string &text = texts_[id];
+    const std::string_view text = text_of(id);
     switch (types_[id]) {
     case TokenType::Control:
     case TokenType::Unknown:

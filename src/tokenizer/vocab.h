@@ -8,9 +8,9 @@
 #include <cstdint>
 #include <string>
 #include <string_view>
-#include <unordered_map>
 #include <vector>
 
+#include "tokenizer/flat_index.h"
 #include "tokenizer/pre_tokenizer.h"
 #include "tokenizer/special_token_matcher.h"
 
@@ -56,15 +56,9 @@ public:
     // (EMBER_ERR_UNSUPPORTED) or inconsistent arrays (EMBER_ERR_BAD_FORMAT).
     explicit Vocab(const gguf::File &file);
 
-    // Token text is referenced by internal indexes: a Vocab moves but never copies.
-    Vocab(Vocab &&) = default;
-    Vocab &operator=(Vocab &&) = default;
-    Vocab(const Vocab &) = delete;
-    Vocab &operator=(const Vocab &) = delete;
-
     VocabType type() const { return type_; }
     PreTokenizerKind pre_tokenizer() const { return pre_.kind(); }
-    int32_t n_tokens() const { return static_cast<int32_t>(texts_.size()); }
+    int32_t n_tokens() const { return n_tokens_; }
 
     // Text -> ids. `add_special` adds BOS / EOS where add_bos() / add_eos() say so;
     // `parse_special` turns the text of control tokens (e.g. "<|im_start|>") into their ids.
@@ -88,7 +82,7 @@ public:
                       std::string &out) const;
 
     // Token table. All throw EMBER_ERR_INVALID_ARGUMENT for an id out of range.
-    const std::string &token_text(int32_t id) const;  // as stored (e.g. "▁the", "Ġthe")
+    std::string_view token_text(int32_t id) const;  // as stored (e.g. "▁the", "Ġthe")
     float token_score(int32_t id) const;              // 0 when the file has no scores
     TokenType token_type(int32_t id) const;
     // The id whose stored text is exactly `text`, or -1.
@@ -134,15 +128,20 @@ private:
     void load_special_ids(const gguf::File &file);
     void check_id(int32_t id) const;
     void tokenize_text(std::string_view text, bool after_special, std::vector<int32_t> &out) const;
+    std::string_view text_of(int32_t id) const {
+        return std::string_view(text_arena_.data() + text_offsets_[id], text_offsets_[id + 1] - text_offsets_[id]);
+    }
 
     VocabType type_ = VocabType::Spm;
     PreTokenizer pre_;
-    std::vector<std::string> texts_;
+    int32_t n_tokens_ = 0;
+    std::string text_arena_;              // all token texts, back to back
+    std::vector<uint32_t> text_offsets_;  // token i is [offsets[i], offsets[i + 1]) of the arena
     std::vector<float> scores_;
     std::vector<TokenType> types_;
     std::vector<uint8_t> flags_;  // kFlag* bits per token
-    std::unordered_map<std::string_view, int32_t> ids_by_text_;  // views into texts_
-    std::unordered_map<uint64_t, Merge> merges_;                 // (left << 32 | right)
+    TextIndex ids_by_text_;
+    PairIndex merges_;  // (left, right) -> {rank, result}
     std::array<int32_t, 256> byte_tokens_{};
     SpecialTokenMatcher special_matcher_;
 

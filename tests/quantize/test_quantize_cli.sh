@@ -1,0 +1,36 @@
+#!/bin/sh
+# ember-quantize as a user runs it: exit statuses (0 ok, 1 bad input, 2 bad usage), --help
+# documents the recipes, a pure quantization reports its sizes.
+# usage: test_quantize_cli.sh EMBER_QUANTIZE SHARED_DIR SCRATCH_DIR
+set -u
+bin=$1; shared=$2; dir=$3
+mkdir -p "$dir"
+src="$shared/models/small-llama-F32.gguf"
+failures=0
+
+expect() {  # expect STATUS DESCRIPTION -- COMMAND...
+    want=$1; what=$2; shift 3
+    "$@" >"$dir/out.txt" 2>&1
+    got=$?
+    if [ "$got" -ne "$want" ]; then
+        echo "FAIL: $what: exit $got, expected $want"; cat "$dir/out.txt"; failures=$((failures + 1))
+    fi
+}
+
+expect 0 "help" -- "$bin" --help
+grep -q "Q4_K_M" "$dir/out.txt" || { echo "FAIL: --help does not list Q4_K_M"; failures=$((failures + 1)); }
+expect 2 "no arguments" -- "$bin"
+expect 2 "unknown type" -- "$bin" "$src" "$dir/x.gguf" Q9_K
+expect 2 "unknown option" -- "$bin" "$src" "$dir/x.gguf" Q4_0 --frobnicate
+expect 2 "bad override type" -- "$bin" "$src" "$dir/x.gguf" Q4_0 --override "attn=Q9"
+expect 1 "missing input" -- "$bin" "$dir/does-not-exist.gguf" "$dir/x.gguf" Q4_0
+expect 1 "requantize refused" -- "$bin" "$shared/models/small-llama-Q4_K_M.gguf" "$dir/x.gguf" Q4_0
+grep -q "allow-requantize" "$dir/out.txt" || { echo "FAIL: refusal does not mention --allow-requantize"; failures=$((failures + 1)); }
+expect 0 "requantize allowed" -- "$bin" "$shared/models/small-llama-Q4_K_M.gguf" "$dir/x.gguf" Q4_0 --allow-requantize -t 2
+expect 0 "pure Q4_0" -- "$bin" "$src" "$dir/pure.gguf" Q4_0 --pure -t 2
+grep -q "blk.0.attn_q.weight .*F32 -> Q4_0" "$dir/out.txt" || { echo "FAIL: per-tensor line missing"; cat "$dir/out.txt"; failures=$((failures + 1)); }
+grep -q "tensor data 13.01 MiB -> " "$dir/out.txt" || { echo "FAIL: size summary missing"; failures=$((failures + 1)); }
+[ -s "$dir/pure.gguf" ] || { echo "FAIL: no output file"; failures=$((failures + 1)); }
+
+[ "$failures" -eq 0 ] && echo "all ember-quantize CLI checks passed"
+exit "$failures"

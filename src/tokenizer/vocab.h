@@ -150,6 +150,9 @@ private:
     bool add_eos_ = false;
     bool add_space_prefix_ = false;
     bool ignore_merges_ = false;
+    // SentencePiece: no token has "▁" after another character, so no merge can cross the
+    // start of a "▁" that follows other text, and each such word can be tokenized alone.
+    bool spm_words_independent_ = false;
     std::vector<std::string> warnings_;
 };
 

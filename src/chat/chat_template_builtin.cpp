@@ -4,7 +4,6 @@
 #include <algorithm>
 #include <iterator>
 #include <string>
-#include <utility>
 
 #include "chat/chat_markup.h"
 #include "chat/chat_template.h"
@@ -195,7 +194,8 @@ std::string gigachat(const Conversation &c) {
     // Each user turn is followed by the (empty) list of functions the assistant may call.
     return render(c, RoleStyle{"<s>",
                                {"", "<|message_sep|>"},
-                               {"user<|role_sep|>", "<|message_sep|>available functions<|role_sep|>[]<|message_sep|>"},
+                               {"user<|role_sep|>",
+                                "<|message_sep|>available functions<|role_sep|>[]<|message_sep|>"},
                                {"assistant<|role_sep|>", "<|message_sep|>"},
                                "assistant<|role_sep|>"});
 }

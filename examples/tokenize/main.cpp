@@ -12,6 +12,7 @@
 
 #include "core/error.h"
 #include "gguf/gguf_file.h"
+#include "tokenizer/unicode.h"
 #include "tokenizer/vocab.h"
 
 namespace {
@@ -31,25 +32,33 @@ int usage_error(const std::string &message) {
     return 2;
 }
 
-// Shows a piece with control characters and quotes escaped so one token stays on one line.
+// Shows a piece on one line: control characters, quotes and bytes that are not (yet) valid
+// UTF-8 (a token can hold part of a character) are escaped.
 std::string printable(const std::string &piece) {
+    namespace unicode = ember::tokenizer::unicode;
     std::string out;
-    for (unsigned char c : piece) {
-        switch (c) {
-        case '\n': out += "\\n"; break;
-        case '\r': out += "\\r"; break;
-        case '\t': out += "\\t"; break;
-        case '\\': out += "\\\\"; break;
-        case '\'': out += "\\'"; break;
-        default:
-            if (c < 0x20 || c == 0x7F) {
-                char buf[8];
-                std::snprintf(buf, sizeof buf, "\\x%02x", c);
-                out += buf;
-            } else {
-                out.push_back(static_cast<char>(c));
-            }
+    char buf[8];
+    for (size_t pos = 0; pos < piece.size();) {
+        const unicode::Decoded d = unicode::decode_utf8(piece, pos);
+        const auto c = static_cast<unsigned char>(piece[pos]);
+        if (d.len > 1) {
+            out.append(piece, pos, d.len);
+        } else if (c == '\n') {
+            out += "\\n";
+        } else if (c == '\r') {
+            out += "\\r";
+        } else if (c == '\t') {
+            out += "\\t";
+        } else if (c == '\\' || c == '\'') {
+            out += '\\';
+            out += static_cast<char>(c);
+        } else if (c < 0x20 || c >= 0x7F) {
+            std::snprintf(buf, sizeof buf, "\\x%02x", c);
+            out += buf;
+        } else {
+            out += static_cast<char>(c);
         }
+        pos += d.len;
     }
     return out;
 }

@@ -106,13 +106,17 @@ size_t match_whitespace_run(const Chars &c, size_t p, size_t end) {
     return n;
 }
 
+bool letter_of(const Chars &c, size_t i) { return c.letter(i); }
+bool number_of(const Chars &c, size_t i) { return c.number(i); }
+bool other_of(const Chars &c, size_t i) { return c.other(i); }
+
 // GPT-2: 's|'t|'re|'ve|'m|'ll|'d| ?\p{L}+| ?\p{N}+| ?[^\s\p{L}\p{N}]+|\s+(?!\S)|\s+
 size_t match_gpt2(const Chars &c, size_t p, size_t end) {
     if (size_t n = match_contraction(c, p, end, false)) return n;
     const size_t q = p + (c.t.cp[p] == ' ' && p + 1 < end ? 1 : 0);
-    if (c.letter(q)) return q - p + run_length(c, q, end, [](const Chars &x, size_t i) { return x.letter(i); });
-    if (c.number(q)) return q - p + run_length(c, q, end, [](const Chars &x, size_t i) { return x.number(i); });
-    if (c.other(q)) return q - p + run_length(c, q, end, [](const Chars &x, size_t i) { return x.other(i); });
+    if (c.letter(q)) return q - p + run_length(c, q, end, letter_of);
+    if (c.number(q)) return q - p + run_length(c, q, end, number_of);
+    if (c.other(q)) return q - p + run_length(c, q, end, other_of);
     const size_t n = match_whitespace_run(c, p, end);
     return n ? n : 1;
 }
@@ -122,10 +126,9 @@ size_t match_gpt2(const Chars &c, size_t p, size_t end) {
 //   | ?[^\s\p{L}\p{N}]+[\r\n]*|\s*[\r\n]+|\s+(?!\S)|\s+
 size_t match_llama3(const Chars &c, size_t p, size_t end, size_t max_digits) {
     if (size_t n = match_contraction(c, p, end, true)) return n;
-    auto letters = [](const Chars &x, size_t i) { return x.letter(i); };
-    if (c.letter(p)) return run_length(c, p, end, letters);
+    if (c.letter(p)) return run_length(c, p, end, letter_of);
     if (!c.newline(p) && !c.number(p) && p + 1 < end && c.letter(p + 1)) {
-        return 1 + run_length(c, p + 1, end, letters);
+        return 1 + run_length(c, p + 1, end, letter_of);
     }
     if (c.number(p)) {
         size_t q = p;
@@ -204,25 +207,6 @@ size_t match_space_then_run(const Chars &c, size_t p, size_t end, Pred pred) {
     return run_length(c, p, end, pred);
 }
 
-bool is_ascii_digit(const Chars &c, size_t i) { return c.t.cp[i] >= '0' && c.t.cp[i] <= '9'; }
-
-// One stage of a rule set, applied to every piece.
-enum class Stage {
-    Gpt2, Llama3, Qwen2,
-    Newline,            // [\r\n]
-    SpaceLetters,       // \s?\p{L}+
-    SpacePunct,         // \s?\p{P}+
-    DeepseekLetters,    // \s?[cased letters]+
-    DeepseekPunct,      // \s?[ASCII and CJK punctuation]+
-    TrailingSpace,      // \s+$
-    CjkRun,             // [CJK]+
-    NumberRun,          // \p{N}+
-    SingleNumber,       // \p{N}
-    ThreeDigits,        // [0-9][0-9][0-9]
-    FalconPunctRun,     // [\p{P}$+<=>^~|`]+
-    DefaultPunctRun,    // [\p{P}$+<=>^~|]+
-};
-
 bool is_one_of(char32_t cp, const char *set) {
     for (const char *s = set; *s; ++s) {
         if (cp == static_cast<unsigned char>(*s)) return true;
@@ -230,62 +214,78 @@ bool is_one_of(char32_t cp, const char *set) {
     return false;
 }
 
-void apply_stage(Stage stage, const Text &t, Span s, std::vector<Span> &out) {
-    auto letter = [](const Chars &c, size_t i) { return c.letter(i); };
-    auto number = [](const Chars &c, size_t i) { return c.number(i); };
-    auto punct = [](const Chars &c, size_t i) { return c.punct(i); };
-    switch (stage) {
-    case Stage::Gpt2:
-        return split_matches(t, s, out, match_gpt2);
-    case Stage::Llama3:
-        return split_matches(t, s, out, [](const Chars &c, size_t p, size_t e) { return match_llama3(c, p, e, 3); });
-    case Stage::Qwen2:
-        return split_matches(t, s, out, [](const Chars &c, size_t p, size_t e) { return match_llama3(c, p, e, 1); });
-    case Stage::Newline:
-        return split_matches(t, s, out, [](const Chars &c, size_t p, size_t) { return c.newline(p) ? 1 : 0; });
-    case Stage::SpaceLetters:
-        return split_matches(t, s, out, [&](const Chars &c, size_t p, size_t e) { return match_space_then_run(c, p, e, letter); });
-    case Stage::SpacePunct:
-        return split_matches(t, s, out, [&](const Chars &c, size_t p, size_t e) { return match_space_then_run(c, p, e, punct); });
-    case Stage::DeepseekLetters:
-        return split_matches(t, s, out, [](const Chars &c, size_t p, size_t e) {
-            return match_space_then_run(c, p, e, [](const Chars &x, size_t i) { return in_class(x, i, kDeepseekLetters); });
-        });
-    case Stage::DeepseekPunct:
-        return split_matches(t, s, out, [](const Chars &c, size_t p, size_t e) {
-            return match_space_then_run(c, p, e, [](const Chars &x, size_t i) { return in_class(x, i, kDeepseekPunct); });
-        });
-    case Stage::TrailingSpace: {
-        uint32_t start = s.end;
-        while (start > s.begin && Chars{t}.ws(start - 1)) --start;
-        if (start > s.begin && start < s.end) {
-            out.push_back({s.begin, start});
-            out.push_back({start, s.end});
-        } else {
-            out.push_back(s);
-        }
-        return;
+// Character classes, as predicates over a position.
+bool punct_of(const Chars &c, size_t i) { return c.punct(i); }
+bool digit_of(const Chars &c, size_t i) { return c.t.cp[i] >= '0' && c.t.cp[i] <= '9'; }
+bool deepseek_letter_of(const Chars &c, size_t i) { return in_class(c, i, kDeepseekLetters); }
+bool deepseek_punct_of(const Chars &c, size_t i) { return in_class(c, i, kDeepseekPunct); }
+bool cjk_of(const Chars &c, size_t i) { return in_class(c, i, kDeepseekCjk); }
+bool falcon_punct_of(const Chars &c, size_t i) { return c.punct(i) || is_one_of(c.t.cp[i], "$+<=>^~|`"); }
+bool default_punct_of(const Chars &c, size_t i) { return c.punct(i) || is_one_of(c.t.cp[i], "$+<=>^~|"); }
+
+using Pred = bool (*)(const Chars &, size_t);
+
+// Matchers for the generic patterns X (one), X+ (run) and \s?X+ (space_run).
+template <Pred X>
+size_t one(const Chars &c, size_t p, size_t) { return X(c, p) ? 1 : 0; }
+template <Pred X>
+size_t run(const Chars &c, size_t p, size_t end) { return run_length(c, p, end, X); }
+template <Pred X>
+size_t space_run(const Chars &c, size_t p, size_t end) { return match_space_then_run(c, p, end, X); }
+
+bool newline_of(const Chars &c, size_t i) { return c.newline(i); }
+size_t match_qwen2(const Chars &c, size_t p, size_t end) { return match_llama3(c, p, end, 1); }
+size_t match_llama3_digits3(const Chars &c, size_t p, size_t end) { return match_llama3(c, p, end, 3); }
+size_t match_three_digits(const Chars &c, size_t p, size_t end) {
+    return p + 3 <= end && digit_of(c, p) && digit_of(c, p + 1) && digit_of(c, p + 2) ? 3 : 0;
+}
+
+// One stage of a rule set, applied to every piece.
+enum class Stage {
+    Gpt2, Llama3, Qwen2,
+    Newline,          // [\r\n]
+    SpaceLetters,     // \s?\p{L}+
+    SpacePunct,       // \s?\p{P}+
+    DeepseekLetters,  // \s?[cased letters]+
+    DeepseekPunct,    // \s?[ASCII and CJK punctuation]+
+    TrailingSpace,    // \s+$
+    CjkRun,           // [CJK]+
+    NumberRun,        // \p{N}+
+    SingleNumber,     // \p{N}
+    ThreeDigits,      // [0-9][0-9][0-9]
+    FalconPunctRun,   // [\p{P}$+<=>^~|`]+
+    DefaultPunctRun,  // [\p{P}$+<=>^~|]+
+};
+
+// \s+$ : the whitespace at the end of a piece becomes its own piece.
+void split_trailing_space(const Text &t, Span s, std::vector<Span> &out) {
+    uint32_t start = s.end;
+    while (start > s.begin && Chars{t}.ws(start - 1)) --start;
+    if (start > s.begin && start < s.end) {
+        out.push_back({s.begin, start});
+        out.push_back({start, s.end});
+    } else {
+        out.push_back(s);
     }
-    case Stage::CjkRun:
-        return split_matches(t, s, out, [](const Chars &c, size_t p, size_t e) {
-            return run_length(c, p, e, [](const Chars &x, size_t i) { return in_class(x, i, kDeepseekCjk); });
-        });
-    case Stage::NumberRun:
-        return split_matches(t, s, out, [&](const Chars &c, size_t p, size_t e) { return run_length(c, p, e, number); });
-    case Stage::SingleNumber:
-        return split_matches(t, s, out, [](const Chars &c, size_t p, size_t) { return c.number(p) ? 1 : 0; });
-    case Stage::ThreeDigits:
-        return split_matches(t, s, out, [](const Chars &c, size_t p, size_t e) {
-            return p + 3 <= e && is_ascii_digit(c, p) && is_ascii_digit(c, p + 1) && is_ascii_digit(c, p + 2) ? 3 : 0;
-        });
-    case Stage::FalconPunctRun:
-        return split_matches(t, s, out, [](const Chars &c, size_t p, size_t e) {
-            return run_length(c, p, e, [](const Chars &x, size_t i) { return x.punct(i) || is_one_of(x.t.cp[i], "$+<=>^~|`"); });
-        });
-    case Stage::DefaultPunctRun:
-        return split_matches(t, s, out, [](const Chars &c, size_t p, size_t e) {
-            return run_length(c, p, e, [](const Chars &x, size_t i) { return x.punct(i) || is_one_of(x.t.cp[i], "$+<=>^~|"); });
-        });
+}
+
+void apply_stage(Stage stage, const Text &t, Span s, std::vector<Span> &out) {
+    switch (stage) {
+    case Stage::Gpt2: return split_matches(t, s, out, match_gpt2);
+    case Stage::Llama3: return split_matches(t, s, out, match_llama3_digits3);
+    case Stage::Qwen2: return split_matches(t, s, out, match_qwen2);
+    case Stage::Newline: return split_matches(t, s, out, one<newline_of>);
+    case Stage::SpaceLetters: return split_matches(t, s, out, space_run<letter_of>);
+    case Stage::SpacePunct: return split_matches(t, s, out, space_run<punct_of>);
+    case Stage::DeepseekLetters: return split_matches(t, s, out, space_run<deepseek_letter_of>);
+    case Stage::DeepseekPunct: return split_matches(t, s, out, space_run<deepseek_punct_of>);
+    case Stage::TrailingSpace: return split_trailing_space(t, s, out);
+    case Stage::CjkRun: return split_matches(t, s, out, run<cjk_of>);
+    case Stage::NumberRun: return split_matches(t, s, out, run<number_of>);
+    case Stage::SingleNumber: return split_matches(t, s, out, one<number_of>);
+    case Stage::ThreeDigits: return split_matches(t, s, out, match_three_digits);
+    case Stage::FalconPunctRun: return split_matches(t, s, out, run<falcon_punct_of>);
+    case Stage::DefaultPunctRun: return split_matches(t, s, out, run<default_punct_of>);
     }
 }
 

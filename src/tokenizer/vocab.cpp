@@ -17,8 +17,9 @@ constexpr uint8_t kFlagEog = 1;
 
 // Texts that end a generation in common chat formats, whatever their ids.
 constexpr const char *kEndOfGenerationTexts[] = {
-    "<|eot_id|>", "<|im_end|>",    "<|end|>", "<end_of_turn>",   "<|endoftext|>",
-    "<|eom_id|>", "<EOT>",         "_<EOT>",  "<|end_of_text|>", "<\xEF\xBD\x9C" "end\xE2\x96\x81of\xE2\x96\x81sentence\xEF\xBD\x9C>",
+    "<|eot_id|>", "<|im_end|>", "<|end|>", "<end_of_turn>", "<|endoftext|>", "<|eom_id|>", "<EOT>",
+    "_<EOT>", "<|end_of_text|>",
+    "<\xEF\xBD\x9C" "end\xE2\x96\x81of\xE2\x96\x81sentence\xEF\xBD\x9C>",  // DeepSeek's <｜end▁of▁sentence｜>
 };
 // Candidates for the end-of-turn token when the file names none, most specific first.
 constexpr const char *kEndOfTurnTexts[] = {

@@ -129,7 +129,8 @@ private:
     void check_id(int32_t id) const;
     void tokenize_text(std::string_view text, bool after_special, std::vector<int32_t> &out) const;
     std::string_view text_of(int32_t id) const {
-        return std::string_view(text_arena_.data() + text_offsets_[id], text_offsets_[id + 1] - text_offsets_[id]);
+        const uint32_t begin = text_offsets_[id], end = text_offsets_[id + 1];
+        return std::string_view(text_arena_.data() + begin, end - begin);
     }
 
     VocabType type_ = VocabType::Spm;

@@ -1,0 +1,43 @@
+// Hyper-parameters of a llama-family model, read from GGUF metadata under the architecture's
+// prefix ("llama.embedding_length", ...). Optional keys take llama.cpp's defaults.
+#pragma once
+
+#include <cstdint>
+#include <string>
+
+#include "core/graph.h"
+
+namespace ember::gguf {
+class File;
+}
+
+namespace ember::model {
+
+enum class Arch { Llama, Qwen2 };
+
+struct Hparams {
+    std::string arch_name;   // "llama", "qwen2"
+    Arch arch = Arch::Llama;
+    uint32_t n_vocab = 0;    // tokenizer size (default: rows of token_embd)
+    uint32_t n_ctx_train = 0;
+    uint32_t n_embd = 0;
+    uint32_t n_layer = 0;
+    uint32_t n_head = 0;
+    uint32_t n_head_kv = 0;  // < n_head: grouped-query attention
+    uint32_t n_ff = 0;
+    uint32_t head_dim = 0;   // attention.key_length, default n_embd / n_head
+    uint32_t n_rot = 0;      // rope.dimension_count, default head_dim
+    float norm_eps = 0.0f;
+    float rope_freq_base = 10000.0f;
+    float rope_freq_scale = 1.0f;  // 1 / linear scaling factor
+    RopeKind rope_kind = RopeKind::Interleaved;
+
+    uint32_t n_embd_q() const { return n_head * head_dim; }
+    uint32_t n_embd_kv() const { return n_head_kv * head_dim; }
+};
+
+// Reads and validates the hyper-parameters; throws ember::Error naming the file and the key
+// (EMBER_ERR_UNSUPPORTED naming the architecture or rope scaling it cannot run).
+Hparams read_hparams(const gguf::File &file);
+
+}  // namespace ember::model

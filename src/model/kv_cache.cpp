@@ -1,0 +1,214 @@
+#include "model/kv_cache.h"
+
+#include <algorithm>
+#include <cstring>
+#include <limits>
+#include <string>
+
+#include "core/error.h"
+
+namespace ember::model {
+
+KvCache::KvCache(uint32_t n_layer, uint32_t n_embd_kv, uint32_t n_cells, uint32_t n_seq_max, TensorType type)
+    : n_layer_(n_layer), n_embd_kv_(n_embd_kv), n_seq_max_(n_seq_max), type_(type), cells_(n_cells) {
+    if (type != TensorType::F16 && type != TensorType::F32)
+        fail(EMBER_ERR_UNSUPPORTED, std::string("KV cache type ") + tensor_type_name(type) + " (use F16 or F32)");
+    if (n_seq_max == 0 || n_seq_max > kMaxSequences)
+        fail(EMBER_ERR_INVALID_ARGUMENT, "n_seq_max " + std::to_string(n_seq_max) + " is outside 1.." +
+                                             std::to_string(kMaxSequences));
+    if (n_cells == 0) fail(EMBER_ERR_INVALID_ARGUMENT, "KV cache of 0 cells");
+    const size_t bytes = static_cast<size_t>(n_layer) * n_cells * row_bytes();
+    k_.assign(bytes, 0);
+    v_.assign(bytes, 0);
+}
+
+void KvCache::check_seq(int32_t seq, bool allow_all) const {
+    if ((allow_all && seq < 0) || (seq >= 0 && static_cast<uint32_t>(seq) < n_seq_max_)) return;
+    fail(EMBER_ERR_INVALID_ARGUMENT, "sequence id " + std::to_string(seq) + " is outside 0.." +
+                                         std::to_string(n_seq_max_ - 1) + " (n_seq_max " + std::to_string(n_seq_max_) + ")");
+}
+
+bool KvCache::place(const int32_t *pos, const int32_t *seq, int64_t n_tokens, std::vector<int32_t> &cells) {
+    for (int64_t t = 0; t < n_tokens; ++t) check_seq(seq[t], false);
+    if (n_tokens > static_cast<int64_t>(n_free())) return false;
+    cells.resize(static_cast<size_t>(n_tokens));
+    uint32_t c = 0;
+    for (int64_t t = 0; t < n_tokens; ++t) {
+        while (!cells_[c].empty()) ++c;
+        cells_[c].pos = pos[t];
+        cells_[c].seqs = uint64_t{1} << seq[t];
+        cells[static_cast<size_t>(t)] = static_cast<int32_t>(c);
+        ++n_used_;
+    }
+    return true;
+}
+
+void KvCache::release(const std::vector<int32_t> &cells) {
+    for (int32_t c : cells) drop(cells_[static_cast<size_t>(c)], ~uint64_t{0});
+}
+
+void KvCache::drop(Cell &cell, uint64_t seqs) {
+    if (cell.empty()) return;
+    cell.seqs &= ~seqs;
+    if (cell.empty()) {
+        cell.pos = -1;
+        --n_used_;
+    }
+}
+
+void KvCache::build_mask(const int32_t *pos, const int32_t *seq, int64_t n_tokens, std::vector<float> &mask,
+                         int64_t &n_kv) const {
+    n_kv = 0;
+    for (size_t c = 0; c < cells_.size(); ++c)
+        if (!cells_[c].empty()) n_kv = static_cast<int64_t>(c) + 1;
+    constexpr float kHidden = -std::numeric_limits<float>::infinity();
+    mask.assign(static_cast<size_t>(n_tokens * n_kv), kHidden);
+    for (int64_t t = 0; t < n_tokens; ++t) {
+        const uint64_t bit = uint64_t{1} << seq[t];
+        float *row = mask.data() + t * n_kv;
+        for (int64_t c = 0; c < n_kv; ++c) {
+            const Cell &cell = cells_[static_cast<size_t>(c)];
+            if ((cell.seqs & bit) && cell.pos <= pos[t]) row[c] = 0.0f;
+        }
+    }
+}
+
+AttentionParams KvCache::layer_view(uint32_t layer) const {
+    AttentionParams p;
+    p.kv_type = type_;
+    const size_t offset = static_cast<size_t>(layer) * cells_.size() * row_bytes();
+    // The cache is logically mutable state of the session; the op writes the new rows.
+    p.k_cache = const_cast<uint8_t *>(k_.data()) + offset;
+    p.v_cache = const_cast<uint8_t *>(v_.data()) + offset;
+    return p;
+}
+
+void KvCache::seq_rm(int32_t seq, int32_t p0, int32_t p1) {
+    check_seq(seq, true);
+    if (p0 < 0) p0 = 0;
+    if (p1 < 0) p1 = std::numeric_limits<int32_t>::max();
+    const uint64_t seqs = seq < 0 ? ~uint64_t{0} : uint64_t{1} << seq;
+    for (Cell &cell : cells_)
+        if ((cell.seqs & seqs) && cell.pos >= p0 && cell.pos < p1) drop(cell, seqs);
+}
+
+void KvCache::seq_cp(int32_t src, int32_t dst, int32_t p0, int32_t p1) {
+    check_seq(src, false);
+    check_seq(dst, false);
+    if (src == dst) return;
+    if (p0 < 0) p0 = 0;
+    if (p1 < 0) p1 = std::numeric_limits<int32_t>::max();
+    for (Cell &cell : cells_)
+        if ((cell.seqs >> src & 1) && cell.pos >= p0 && cell.pos < p1) cell.seqs |= uint64_t{1} << dst;
+}
+
+void KvCache::seq_keep(int32_t seq) {
+    check_seq(seq, false);
+    for (Cell &cell : cells_) drop(cell, ~(uint64_t{1} << seq));
+}
+
+void KvCache::clear() {
+    for (Cell &cell : cells_) cell = Cell{};
+    n_used_ = 0;
+}
+
+int32_t KvCache::seq_pos_max(int32_t seq) const {
+    check_seq(seq, false);
+    int32_t p = -1;
+    for (const Cell &cell : cells_)
+        if (cell.seqs >> seq & 1) p = std::max(p, cell.pos);
+    return p;
+}
+
+int32_t KvCache::seq_pos_min(int32_t seq) const {
+    check_seq(seq, false);
+    int32_t p = -1;
+    for (const Cell &cell : cells_)
+        if ((cell.seqs >> seq & 1) && (p < 0 || cell.pos < p)) p = cell.pos;
+    return p;
+}
+
+// State layout (native endianness; a snapshot is for the same build and model):
+//   u32 magic, u32 n_layer, u32 n_embd_kv, u32 type, u32 n_used,
+//   n_used x { u32 cell, i32 pos, u64 seqs }, then for each layer the K rows then the V rows
+//   of those cells, in the same order.
+namespace {
+constexpr uint32_t kStateMagic = 0x564b4d45;  // "EMKV"
+
+template <class T>
+void put(std::vector<uint8_t> &out, const T &v) {
+    const size_t at = out.size();
+    out.resize(at + sizeof v);
+    std::memcpy(out.data() + at, &v, sizeof v);
+}
+}  // namespace
+
+void KvCache::write_state(std::vector<uint8_t> &out) const {
+    put(out, kStateMagic);
+    put(out, n_layer_);
+    put(out, n_embd_kv_);
+    put(out, static_cast<uint32_t>(type_));
+    put(out, n_used_);
+    std::vector<uint32_t> used;
+    for (uint32_t c = 0; c < cells_.size(); ++c)
+        if (!cells_[c].empty()) {
+            used.push_back(c);
+            put(out, c);
+            put(out, cells_[c].pos);
+            put(out, cells_[c].seqs);
+        }
+    const size_t rb = row_bytes();
+    for (const std::vector<uint8_t> *buf : {&k_, &v_})
+        for (uint32_t l = 0; l < n_layer_; ++l)
+            for (uint32_t c : used) {
+                const uint8_t *row = buf->data() + (static_cast<size_t>(l) * cells_.size() + c) * rb;
+                out.insert(out.end(), row, row + rb);
+            }
+}
+
+void KvCache::read_state(const uint8_t *data, size_t size) {
+    size_t at = 0;
+    auto get = [&](auto &v) {
+        if (size - at < sizeof v) fail(EMBER_ERR_BAD_FORMAT, "KV cache state is truncated");
+        std::memcpy(&v, data + at, sizeof v);
+        at += sizeof v;
+    };
+    uint32_t magic = 0, n_layer = 0, n_embd_kv = 0, type = 0, n_used = 0;
+    get(magic);
+    get(n_layer);
+    get(n_embd_kv);
+    get(type);
+    get(n_used);
+    if (magic != kStateMagic) fail(EMBER_ERR_BAD_FORMAT, "not a KV cache state");
+    if (n_layer != n_layer_ || n_embd_kv != n_embd_kv_ || type != static_cast<uint32_t>(type_))
+        fail(EMBER_ERR_INVALID_ARGUMENT, "KV cache state was saved for a different model or cache type");
+    if (n_used > cells_.size())
+        fail(EMBER_ERR_CONTEXT_FULL, "KV cache state holds " + std::to_string(n_used) + " cells, this cache has " +
+                                         std::to_string(cells_.size()));
+    std::vector<Cell> cells(cells_.size());
+    std::vector<uint32_t> used(n_used);
+    for (uint32_t i = 0; i < n_used; ++i) {
+        uint32_t c = 0;
+        Cell cell;
+        get(c);
+        get(cell.pos);
+        get(cell.seqs);
+        if (c >= cells.size() || cell.empty() || !cells[c].empty() || (cell.seqs >> n_seq_max_) != 0)
+            fail(EMBER_ERR_BAD_FORMAT, "KV cache state has an invalid cell");
+        cells[c] = cell;
+        used[i] = c;
+    }
+    const size_t rb = row_bytes();
+    if (size - at != 2 * static_cast<size_t>(n_layer_) * n_used * rb)
+        fail(EMBER_ERR_BAD_FORMAT, "KV cache state has the wrong size");
+    for (std::vector<uint8_t> *buf : {&k_, &v_})
+        for (uint32_t l = 0; l < n_layer_; ++l)
+            for (uint32_t c : used) {
+                std::memcpy(buf->data() + (static_cast<size_t>(l) * cells_.size() + c) * rb, data + at, rb);
+                at += rb;
+            }
+    cells_ = std::move(cells);
+    n_used_ = n_used;
+}
+
+}  // namespace ember::model

@@ -1,0 +1,42 @@
+// A loaded model: the mapped GGUF file, its hyper-parameters and weight views. Immutable after
+// load, so any number of sessions on any threads may share one.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+
+#include "gguf/gguf_file.h"
+#include "model/hparams.h"
+#include "model/weights.h"
+
+namespace ember {
+
+class Model {
+public:
+    // Maps and checks `path`; throws ember::Error naming the file and what is wrong (missing
+    // key or tensor, unsupported architecture or tensor type).
+    static std::unique_ptr<Model> load(const std::string &path);
+    // Over a caller's GGUF image, which must outlive the model.
+    static std::unique_ptr<Model> from_buffer(const void *data, size_t size, const std::string &name = "<memory>");
+
+    const gguf::File &file() const { return *file_; }
+    const model::Hparams &hparams() const { return hp_; }
+    const model::Weights &weights() const { return weights_; }
+
+    uint32_t n_vocab() const { return hp_.n_vocab; }
+    uint32_t n_ctx_train() const { return hp_.n_ctx_train; }
+    uint32_t n_embd() const { return hp_.n_embd; }
+    uint32_t n_layer() const { return hp_.n_layer; }
+    uint64_t n_params() const;      // elements of all tensors
+    uint64_t size_bytes() const;    // bytes of all tensors
+
+private:
+    explicit Model(std::unique_ptr<gguf::File> file);
+
+    std::unique_ptr<gguf::File> file_;
+    model::Hparams hp_;
+    model::Weights weights_;
+};
+
+}  // namespace ember

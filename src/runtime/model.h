@@ -9,6 +9,7 @@
 #include "gguf/gguf_file.h"
 #include "model/hparams.h"
 #include "model/weights.h"
+#include "tokenizer/vocab.h"
 
 namespace ember {
 
@@ -23,6 +24,10 @@ public:
     const gguf::File &file() const { return *file_; }
     const model::Hparams &hparams() const { return hp_; }
     const model::Weights &weights() const { return weights_; }
+    // The tokenizer, or nullptr when the file has none (a weights-only GGUF).
+    const tokenizer::Vocab *vocab() const { return vocab_.get(); }
+    // The tokenizer; throws EMBER_ERR_NOT_FOUND naming the file when there is none.
+    const tokenizer::Vocab &require_vocab() const;
 
     uint32_t n_vocab() const { return hp_.n_vocab; }
     uint32_t n_ctx_train() const { return hp_.n_ctx_train; }
@@ -37,6 +42,7 @@ private:
     std::unique_ptr<gguf::File> file_;
     model::Hparams hp_;
     model::Weights weights_;
+    std::unique_ptr<tokenizer::Vocab> vocab_;
 };
 
 }  // namespace ember

@@ -108,6 +108,12 @@ TEST_CASE("logits and greedy continuations match llama.cpp", "[conformance]") {
         const auto prompt_tokens = c["prompt_tokens"].get<std::vector<int32_t>>();
         const auto greedy = c["greedy_tokens"].get<std::vector<int32_t>>();
         REQUIRE(ref.tokens == prompt_tokens);
+        {  // the tokenizer gives the same ids (prompt = file minus trailing newlines, BOS rule)
+            const std::vector<uint8_t> bytes = test::read_file_bytes(test::shared_path(prompt));
+            std::string text(bytes.begin(), bytes.end());
+            while (!text.empty() && text.back() == '\n') text.pop_back();
+            CHECK(model->require_vocab().tokenize(text, /*add_special=*/true, /*parse_special=*/false) == prompt_tokens);
+        }
         REQUIRE(ref.n_vocab == static_cast<int32_t>(model->n_vocab()));
 
         SessionParams sp;

@@ -6,6 +6,7 @@
 #include "core/half.h"
 #include "cpu/type_traits.h"
 #include "gguf/gguf_file.h"
+#include "gguf/gguf_shards.h"
 
 namespace ember::model {
 
@@ -19,7 +20,7 @@ std::string shape_string(const int64_t *ne, int n) {
 
 class Loader {
 public:
-    Loader(const gguf::File &f, Weights &w) : f_(f), w_(w) {}
+    Loader(const gguf::ShardedModel &f, Weights &w) : f_(f), name_(f.metadata().name()), w_(w) {}
 
     // A 2-D weight of `cols` values per row and `rows` rows, in any type with kernels.
     Tensor matrix(const std::string &name, int64_t cols, int64_t rows) {
@@ -27,11 +28,11 @@ public:
         Tensor out = view(t);
         if (t.n_dims > 2 || out.ne[0] != cols || out.ne[1] != rows) {
             const int64_t want[2] = {cols, rows};
-            fail(EMBER_ERR_BAD_FORMAT, f_.name() + ": tensor '" + name + "' has shape " + shape_string(out.ne, 4) +
+            fail(EMBER_ERR_BAD_FORMAT, name_ + ": tensor '" + name + "' has shape " + shape_string(out.ne, 4) +
                                            ", expected " + shape_string(want, 2));
         }
         if (!cpu::type_traits(t.type))
-            fail(EMBER_ERR_UNSUPPORTED, f_.name() + ": tensor '" + name + "' has type " + tensor_type_name(t.type) +
+            fail(EMBER_ERR_UNSUPPORTED, name_ + ": tensor '" + name + "' has type " + tensor_type_name(t.type) +
                                             ", which has no CPU kernels");
         return out;
     }
@@ -45,12 +46,12 @@ public:
         }
         Tensor out = view(*t);
         if (out.n_elements() != n || out.ne[0] != n)
-            fail(EMBER_ERR_BAD_FORMAT, f_.name() + ": tensor '" + name + "' has shape " + shape_string(out.ne, 4) +
+            fail(EMBER_ERR_BAD_FORMAT, name_ + ": tensor '" + name + "' has shape " + shape_string(out.ne, 4) +
                                            ", expected [" + std::to_string(n) + "]");
         if (t->type == TensorType::F32) return out;
         const cpu::TypeTraits *tt = cpu::type_traits(t->type);
         if (!tt || !tt->dequantize_row)
-            fail(EMBER_ERR_UNSUPPORTED, f_.name() + ": tensor '" + name + "' has type " + tensor_type_name(t->type));
+            fail(EMBER_ERR_UNSUPPORTED, name_ + ": tensor '" + name + "' has type " + tensor_type_name(t->type));
         auto values = std::make_unique<std::vector<float>>(static_cast<size_t>(n));
         tt->dequantize_row(t->data, values->data(), n);
         out.type = TensorType::F32;
@@ -71,13 +72,14 @@ private:
         return out;
     }
 
-    const gguf::File &f_;
+    const gguf::ShardedModel &f_;
+    const std::string &name_;  // the (first) file, for errors
     Weights &w_;
 };
 
 }  // namespace
 
-Weights load_weights(const gguf::File &file, const Hparams &hp) {
+Weights load_weights(const gguf::ShardedModel &file, const Hparams &hp) {
     Weights w;
     Loader ld(file, w);
     const int64_t n_embd = hp.n_embd, n_q = hp.n_embd_q(), n_kv = hp.n_embd_kv(), n_ff = hp.n_ff;

@@ -10,6 +10,7 @@
 
 namespace ember::gguf {
 class File;
+class ShardedModel;
 }
 
 namespace ember::model {
@@ -39,6 +40,6 @@ struct Weights {
 
 // Finds and checks every tensor the architecture needs: a missing tensor, a wrong shape or a
 // type without kernels throws ember::Error naming the file and the tensor.
-Weights load_weights(const gguf::File &file, const Hparams &hp);
+Weights load_weights(const gguf::ShardedModel &files, const Hparams &hp);
 
 }  // namespace ember::model

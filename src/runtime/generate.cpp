@@ -38,6 +38,21 @@ size_t find_stop(const std::string &text, const std::vector<std::string> &stop) 
     return at;
 }
 
+// How much of the end of `text` could be the beginning of a stop string: that much must be
+// held back from the stream until the next token settles it.
+size_t stop_prefix_at_end(const std::string &text, const std::vector<std::string> &stop) {
+    size_t held = 0;
+    for (const std::string &s : stop) {
+        if (s.empty()) continue;
+        for (size_t n = std::min(s.size() - 1, text.size()); n > held; --n)
+            if (text.compare(text.size() - n, n, s, 0, n) == 0) {
+                held = n;
+                break;
+            }
+    }
+    return held;
+}
+
 }  // namespace
 
 GenerateResult generate(Session &session, sampling::SamplerChain &sampler, const std::vector<int32_t> &prompt,
@@ -60,42 +75,43 @@ GenerateResult generate(Session &session, sampling::SamplerChain &sampler, const
     }
 
     tokenizer::StreamingDecoder decoder(vocab);
+    size_t streamed = 0;  // bytes of result.text already given to on_token
+    // Ends generation: releases held-back text (a last piece with id -1) unless the caller
+    // stopped us or a stop string cut it.
+    auto finish = [&](StopReason reason) {
+        result.text += decoder.flush();
+        if (reason == StopReason::StopString) {
+            result.text.resize(std::min(result.text.size(), find_stop(result.text, params.stop)));
+        }
+        if (reason != StopReason::Callback && on_token && streamed < result.text.size())
+            on_token(GeneratedToken{-1, result.text.substr(streamed), 0.0f, {}});
+        result.stop_reason = reason;
+        return result;
+    };
+
     for (int32_t i = 0; i < params.max_tokens; ++i) {
         const float *logits = session.logits(-1);
         const int32_t id = sampler.sample(logits, n_vocab);
         sampler.accept(id);
-        if (vocab.is_eog(id)) {
-            result.stop_reason = StopReason::EndOfGeneration;
-            return result;
-        }
+        if (vocab.is_eog(id)) return finish(StopReason::EndOfGeneration);
         GeneratedToken tok{id, decoder.push(id), logprob_of(logits, n_vocab, id), {}};
         if (params.n_logprobs > 0) tok.top = sampling::top_logprobs(logits, n_vocab, params.n_logprobs);
         result.tokens.push_back(id);
         result.text += tok.text;
 
-        const size_t stop_at = find_stop(result.text, params.stop);
-        if (stop_at != std::string::npos) {
-            result.text.resize(stop_at);
-            result.stop_reason = StopReason::StopString;
-            return result;
-        }
-        if (on_token && !on_token(tok)) {
-            result.stop_reason = StopReason::Callback;
-            return result;
-        }
+        if (find_stop(result.text, params.stop) != std::string::npos) return finish(StopReason::StopString);
+        const size_t releasable = result.text.size() - stop_prefix_at_end(result.text, params.stop);
+        tok.text = result.text.substr(streamed, releasable - streamed);
+        streamed = releasable;
+        if (on_token && !on_token(tok)) return finish(StopReason::Callback);
         if (i + 1 == params.max_tokens) break;  // no need to decode a token nobody samples from
 
         Batch next;
         next.add(id, pos++, params.seq_id, true);
         const ember_status st = session.decode(next);
-        if (st != EMBER_OK) {
-            result.stop_reason = st == EMBER_ERR_ABORTED ? StopReason::Aborted : StopReason::ContextFull;
-            return result;
-        }
+        if (st != EMBER_OK) return finish(st == EMBER_ERR_ABORTED ? StopReason::Aborted : StopReason::ContextFull);
     }
-    result.text += decoder.flush();
-    result.stop_reason = StopReason::MaxTokens;
-    return result;
+    return finish(StopReason::MaxTokens);
 }
 
 }  // namespace ember

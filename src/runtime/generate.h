@@ -23,9 +23,12 @@ struct GenerateParams {
 enum class StopReason { EndOfGeneration, MaxTokens, StopString, Callback, ContextFull, Aborted };
 const char *stop_reason_name(StopReason reason);
 
+// One step of the stream. `text` is what can be shown now: complete UTF-8, and never part of
+// a stop string (text that might begin one is held back until the next token settles it).
+// A last step with id -1 releases text still held back when generation ends.
 struct GeneratedToken {
     int32_t id;
-    std::string text;                // complete UTF-8 text this token finished (may be "")
+    std::string text;                // text released by this step (may be "")
     float logprob;                   // log p of this token under the model's distribution
     std::vector<sampling::TokenLogprob> top;  // n_logprobs most likely alternatives
 };

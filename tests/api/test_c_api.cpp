@@ -1,0 +1,489 @@
+// The C ABI as an application sees it: only ember.h, linked against the shared library.
+#include <catch2/catch.hpp>
+
+#include <cmath>
+#include <cstdlib>
+#include <cstring>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "ember/ember.h"
+#include "support/test_paths.h"
+
+namespace {
+
+const std::string kStoryPrompt = "Once upon a time, there was a little";
+const std::string kStoryGreedy = " girl named Lily. She loved to play outside";  // llama.cpp's 16 greedy tokens
+
+std::string model_path(const char *name) { return ember::test::shared_path(std::string("models/") + name); }
+
+struct ModelHandle {
+    ember_model *m = nullptr;
+    explicit ModelHandle(const std::string &path, const ember_model_params *p = nullptr) {
+        REQUIRE(ember_model_load(path.c_str(), p, &m) == EMBER_OK);
+    }
+    ~ModelHandle() { ember_model_free(m); }
+};
+
+struct SessionHandle {
+    ember_session *s = nullptr;
+    SessionHandle(const ember_model *m, const ember_session_params *p = nullptr) {
+        REQUIRE(ember_session_create(m, p, &s) == EMBER_OK);
+    }
+    ~SessionHandle() { ember_session_free(s); }
+};
+
+struct Stream {
+    std::string text;
+    int calls = 0;
+    int stop_after = -1;
+};
+
+bool collect(const char *piece, size_t len, void *ud) {
+    auto *s = static_cast<Stream *>(ud);
+    s->text.append(piece, len);
+    return ++s->calls != s->stop_after;
+}
+
+ember_generate_result generate(ember_session *s, const std::string &prompt, Stream &out, int32_t max_tokens,
+                               std::vector<const char *> stop = {}, ember_status expect = EMBER_OK) {
+    ember_generate_params p = ember_generate_default_params();
+    p.max_tokens = max_tokens;
+    p.callback = collect;
+    p.user_data = &out;
+    p.stop = stop.data();
+    p.n_stop = stop.size();
+    ember_generate_result r{};
+    r.struct_size = sizeof r;
+    CHECK(ember_generate(s, prompt.c_str(), &p, &r) == expect);
+    return r;
+}
+
+std::vector<ember_token> tokenize(const ember_model *m, const std::string &text, bool add_special = true) {
+    std::vector<ember_token> ids(text.size() + 4);
+    int32_t n = 0;
+    REQUIRE(ember_tokenize(m, text.data(), text.size(), add_special, false, ids.data(), static_cast<int32_t>(ids.size()), &n) == EMBER_OK);
+    ids.resize(static_cast<size_t>(n));
+    return ids;
+}
+
+}  // namespace
+
+TEST_CASE("loading: errors leave *out NULL and explain") {
+    ember_model *m = reinterpret_cast<ember_model *>(0x1);
+    CHECK(ember_model_load("/nonexistent/model.gguf", nullptr, &m) == EMBER_ERR_IO);
+    CHECK(m == nullptr);
+    CHECK_THAT(ember_last_error(), Catch::Contains("/nonexistent/model.gguf"));
+    CHECK(ember_model_load(nullptr, nullptr, &m) == EMBER_ERR_INVALID_ARGUMENT);
+    CHECK(ember_model_load(model_path("stories260K.gguf").c_str(), nullptr, nullptr) == EMBER_ERR_INVALID_ARGUMENT);
+
+    ember_model_params p = ember_model_default_params();
+    p.struct_size = 0;
+    CHECK(ember_model_load(model_path("stories260K.gguf").c_str(), &p, &m) == EMBER_ERR_INVALID_ARGUMENT);
+    CHECK_THAT(ember_last_error(), Catch::Contains("struct_size"));
+
+    // A truncated file is a format error, not a crash.
+    const auto bytes = ember::test::read_file_bytes(model_path("stories260K.gguf"));
+    CHECK(ember_model_load_from_buffer(bytes.data(), 5000, nullptr, &m) == EMBER_ERR_BAD_FORMAT);
+    CHECK(m == nullptr);
+}
+
+TEST_CASE("loading: versioned params from older and newer callers") {
+    // An older caller knew only struct_size and n_gpu_layers: the rest keeps its defaults.
+    ember_model_params old_caller = ember_model_default_params();
+    old_caller.struct_size = offsetof(ember_model_params, use_mmap);
+    ember_model *m = nullptr;
+    REQUIRE(ember_model_load(model_path("stories260K.gguf").c_str(), &old_caller, &m) == EMBER_OK);
+    ember_model_free(m);
+
+    // A newer caller's unknown trailing fields must be zero.
+    struct Newer {
+        ember_model_params base;
+        uint64_t future_field;
+    } newer{ember_model_default_params(), 0};
+    newer.base.struct_size = sizeof newer;
+    REQUIRE(ember_model_load(model_path("stories260K.gguf").c_str(), &newer.base, &m) == EMBER_OK);
+    ember_model_free(m);
+    newer.future_field = 7;
+    CHECK(ember_model_load(model_path("stories260K.gguf").c_str(), &newer.base, &m) == EMBER_ERR_UNSUPPORTED);
+}
+
+TEST_CASE("loading: from memory, from explicit shards, vocab only, cancelled by progress") {
+    const auto bytes = ember::test::read_file_bytes(model_path("stories260K.gguf"));
+    ember_model *m = nullptr;
+    REQUIRE(ember_model_load_from_buffer(bytes.data(), bytes.size(), nullptr, &m) == EMBER_OK);
+    CHECK(ember_model_n_layer(m) == 5);
+    ember_model_free(m);
+
+    const std::string dir = ember::test::temp_dir("c-api-shards");
+    const std::string cmd = std::string(EMBER_GGUF_TOOL) + " split --max-tensors 20 " + model_path("stories260K.gguf") + " " +
+                            dir + "/s > /dev/null";
+    REQUIRE(std::system(cmd.c_str()) == 0);
+    const std::string s1 = dir + "/s-00001-of-00003.gguf", s2 = dir + "/s-00002-of-00003.gguf", s3 = dir + "/s-00003-of-00003.gguf";
+    const char *paths[] = {s1.c_str(), s2.c_str(), s3.c_str()};
+    REQUIRE(ember_model_load_shards(paths, 3, nullptr, &m) == EMBER_OK);
+    {
+        SessionHandle s(m);
+        Stream out;
+        generate(s.s, kStoryPrompt, out, 16);
+        CHECK(out.text == kStoryGreedy);
+    }
+    ember_model_free(m);
+    REQUIRE(ember_model_load(s1.c_str(), nullptr, &m) == EMBER_OK);  // the first shard brings the rest
+    CHECK(ember_model_n_params(m) > 290000);
+    ember_model_free(m);
+    CHECK(ember_model_load(s2.c_str(), nullptr, &m) == EMBER_ERR_INVALID_ARGUMENT);
+
+    ember_model_params vocab_only = ember_model_default_params();
+    vocab_only.vocab_only = true;
+    REQUIRE(ember_model_load(model_path("stories260K.gguf").c_str(), &vocab_only, &m) == EMBER_OK);
+    CHECK(tokenize(m, kStoryPrompt).size() == 10);
+    ember_session *s = nullptr;
+    CHECK(ember_session_create(m, nullptr, &s) == EMBER_ERR_UNSUPPORTED);
+    CHECK(s == nullptr);
+    ember_model_free(m);
+
+    ember_model_params cancel = ember_model_default_params();
+    cancel.progress_callback = [](float progress, void *) { return progress < 0.2f; };
+    CHECK(ember_model_load(model_path("stories260K.gguf").c_str(), &cancel, &m) == EMBER_ERR_ABORTED);
+    CHECK(m == nullptr);
+}
+
+TEST_CASE("model facts and metadata") {
+    ModelHandle model(model_path("stories260K.gguf"));
+    CHECK(std::string(ember_model_arch(model.m)) == "llama");
+    CHECK(ember_model_n_vocab(model.m) == 512);
+    CHECK(ember_model_n_embd(model.m) == 64);
+    CHECK(ember_model_n_layer(model.m) == 5);
+    CHECK(ember_model_n_ctx_train(model.m) == 128);
+    CHECK(ember_model_size(model.m) == 1171200);
+    CHECK(ember_model_chat_template(model.m) == nullptr);
+    CHECK(ember_model_meta_count(model.m) == 19);
+    char buf[64];
+    size_t needed = 0;
+    REQUIRE(ember_model_meta(model.m, "llama.block_count", buf, sizeof buf, &needed) == EMBER_OK);
+    CHECK(std::string(buf) == "5");
+    CHECK(ember_model_meta(model.m, "no.such.key", buf, sizeof buf, &needed) == EMBER_ERR_NOT_FOUND);
+    CHECK(ember_model_meta(model.m, "tokenizer.ggml.tokens", buf, sizeof buf, &needed) == EMBER_ERR_BUFFER_TOO_SMALL);
+    CHECK(needed > 1000);
+    REQUIRE(ember_model_meta_key(model.m, 0, buf, sizeof buf, &needed) == EMBER_OK);
+    CHECK(std::string(buf) == "tokenizer.ggml.tokens");
+    CHECK(ember_model_meta_key(model.m, 19, buf, sizeof buf, &needed) == EMBER_ERR_INVALID_ARGUMENT);
+    // NULL handles answer with zero values, never crash.
+    CHECK(ember_model_n_vocab(nullptr) == 0);
+    CHECK(ember_model_arch(nullptr) == nullptr);
+    ember_model_free(nullptr);
+
+    ModelHandle qwen(model_path("micro-qwen2-F16.gguf"));
+    CHECK(std::string(ember_model_arch(qwen.m)) == "qwen2");
+    REQUIRE(ember_model_chat_template(qwen.m) != nullptr);
+    CHECK_THAT(ember_model_chat_template(qwen.m), Catch::Contains("im_start"));
+}
+
+TEST_CASE("vocabulary: tokenize, detokenize, pieces, special ids") {
+    ModelHandle model(model_path("stories260K.gguf"));
+    const auto ids = tokenize(model.m, kStoryPrompt);
+    REQUIRE(ids.size() == 10);
+    CHECK(ids[0] == ember_token_bos(model.m));
+    CHECK(ember_token_bos(model.m) == 1);
+    CHECK(ember_token_eos(model.m) == 2);
+    CHECK(ember_token_is_eog(model.m, 2));
+    CHECK_FALSE(ember_token_is_eog(model.m, 100));
+    CHECK_FALSE(ember_token_is_eog(model.m, 100000));
+
+    char text[256];
+    size_t needed = 0;
+    REQUIRE(ember_detokenize(model.m, ids.data() + 1, 9, false, text, sizeof text, &needed) == EMBER_OK);
+    CHECK(std::string(text) == kStoryPrompt);
+    CHECK(needed == kStoryPrompt.size());
+    CHECK(ember_detokenize(model.m, ids.data() + 1, 9, false, text, 5, &needed) == EMBER_ERR_BUFFER_TOO_SMALL);
+    CHECK(needed == kStoryPrompt.size());
+
+    REQUIRE(ember_token_to_piece(model.m, ids[1], false, text, sizeof text, &needed) == EMBER_OK);
+    CHECK(needed > 0);
+    CHECK(ember_token_to_piece(model.m, 512, false, text, sizeof text, &needed) == EMBER_ERR_INVALID_ARGUMENT);
+    CHECK_THAT(ember_last_error(), Catch::Contains("out of range"));
+
+    ember_token small[2];
+    int32_t n = 0;
+    CHECK(ember_tokenize(model.m, kStoryPrompt.data(), kStoryPrompt.size(), true, false, small, 2, &n) == EMBER_ERR_BUFFER_TOO_SMALL);
+    CHECK(n == 10);
+    CHECK(ember_tokenize(model.m, "", 0, false, false, small, 2, &n) == EMBER_OK);
+    CHECK(n == 0);
+}
+
+TEST_CASE("generation: greedy text, stop strings, callback stop, token limit") {
+    ModelHandle model(model_path("stories260K.gguf"));
+    {
+        SessionHandle s(model.m);
+        Stream out;
+        const ember_generate_result r = generate(s.s, kStoryPrompt, out, 16);
+        CHECK(out.text == kStoryGreedy);
+        CHECK(r.n_prompt_tokens == 10);
+        CHECK(r.n_generated == 16);
+        CHECK(r.stop_reason == EMBER_STOP_MAX_TOKENS);
+        CHECK(ember_kv_seq_pos_max(s.s, 0) == 24);  // 10 prompt + 15 fed back
+    }
+    {
+        SessionHandle s(model.m);
+        Stream out;
+        const ember_generate_result r = generate(s.s, kStoryPrompt, out, 16, {"Lily"});
+        CHECK(out.text == " girl named ");  // nothing of the stop string is streamed
+        CHECK(r.stop_reason == EMBER_STOP_STRING);
+    }
+    {
+        SessionHandle s(model.m);
+        Stream out;
+        const ember_generate_result r = generate(s.s, kStoryPrompt, out, 16, {"xyz never"});
+        CHECK(out.text == kStoryGreedy);  // held-back text is released at the end
+        CHECK(r.stop_reason == EMBER_STOP_MAX_TOKENS);
+    }
+    {
+        SessionHandle s(model.m);
+        Stream out;
+        out.stop_after = 2;
+        const ember_generate_result r = generate(s.s, kStoryPrompt, out, 16);
+        CHECK(out.calls == 2);
+        CHECK(r.stop_reason == EMBER_STOP_CALLBACK);
+    }
+    {
+        // A sampler from the chain API, seeded: the same seed gives the same story.
+        ember_sampler_params sp = ember_sampler_default_params();
+        sp.seed = 42;
+        sp.temperature = 1.0f;
+        std::string texts[2];
+        for (std::string &t : texts) {
+            ember_sampler *sampler = nullptr;
+            REQUIRE(ember_sampler_create(&sp, &sampler) == EMBER_OK);
+            SessionHandle s(model.m);
+            Stream out;
+            ember_generate_params p = ember_generate_default_params();
+            p.max_tokens = 24;
+            p.sampler = sampler;
+            p.callback = collect;
+            p.user_data = &out;
+            CHECK(ember_generate(s.s, kStoryPrompt.c_str(), &p, nullptr) == EMBER_OK);
+            t = out.text;
+            ember_sampler_free(sampler);
+        }
+        CHECK(texts[0] == texts[1]);
+        CHECK(texts[0].size() > 20);
+    }
+}
+
+TEST_CASE("decode: batches, logits by row, bad input, full context, abort") {
+    ModelHandle model(model_path("stories260K.gguf"));
+    ember_session_params sp = ember_session_default_params();
+    sp.n_ctx = 32;
+    SessionHandle s(model.m, &sp);
+    CHECK(ember_session_n_ctx(s.s) == 32);
+
+    const auto ids = tokenize(model.m, kStoryPrompt);
+    std::vector<int8_t> all(ids.size(), 1);
+    ember_batch b = ember_batch_simple(ids.data(), static_cast<int32_t>(ids.size()));
+    b.want_output = all.data();
+    REQUIRE(ember_decode(s.s, &b) == EMBER_OK);
+    const float *first = nullptr, *last = nullptr;
+    REQUIRE(ember_session_logits(s.s, 0, &first) == EMBER_OK);
+    REQUIRE(ember_session_logits(s.s, -1, &last) == EMBER_OK);
+    CHECK(first != last);
+    int best = 0;
+    for (int i = 1; i < 512; ++i)
+        if (last[i] > last[best]) best = i;
+    CHECK(best == 298);  // " girl", llama.cpp's first greedy token
+
+    // Out-of-range token: a clear error, the session unchanged and usable.
+    const ember_token bad[1] = {512};
+    ember_batch bb = ember_batch_simple(bad, 1);
+    CHECK(ember_decode(s.s, &bb) == EMBER_ERR_INVALID_ARGUMENT);
+    CHECK(ember_kv_seq_pos_max(s.s, 0) == 9);
+    const int32_t bad_seq[1] = {5};
+    ember_batch bs = ember_batch_simple(ids.data(), 1);
+    bs.seq_ids = bad_seq;
+    CHECK(ember_decode(s.s, &bs) == EMBER_ERR_INVALID_ARGUMENT);
+    ember_batch empty = ember_batch_simple(ids.data(), 0);
+    CHECK(ember_decode(s.s, &empty) == EMBER_ERR_INVALID_ARGUMENT);
+    CHECK(ember_decode(s.s, nullptr) == EMBER_ERR_INVALID_ARGUMENT);
+
+    // A full context is a status, never an overflow.
+    std::vector<ember_token> many(30, 300);
+    ember_batch big = ember_batch_simple(many.data(), 30);
+    CHECK(ember_decode(s.s, &big) == EMBER_ERR_CONTEXT_FULL);
+    CHECK(ember_kv_seq_pos_max(s.s, 0) == 9);
+    Stream out;
+    const ember_generate_result r = generate(s.s, " and", out, 100);
+    CHECK(r.stop_reason == EMBER_STOP_CONTEXT_FULL);
+
+    // Abort: stops the decode cleanly, the session stays usable.
+    REQUIRE(ember_kv_clear(s.s) == EMBER_OK);
+    int polls = 0;
+    REQUIRE(ember_session_set_abort_callback(s.s, [](void *ud) { return ++*static_cast<int *>(ud) > 2; }, &polls) == EMBER_OK);
+    CHECK(ember_decode(s.s, &b) == EMBER_ERR_ABORTED);
+    CHECK(ember_kv_seq_pos_max(s.s, 0) == -1);
+    REQUIRE(ember_session_set_abort_callback(s.s, nullptr, nullptr) == EMBER_OK);
+    CHECK(ember_decode(s.s, &b) == EMBER_OK);
+    REQUIRE(ember_session_logits(s.s, -1, &last) == EMBER_OK);
+    CHECK(ember_session_logits(s.s, 100, &last) == EMBER_ERR_INVALID_ARGUMENT);
+}
+
+TEST_CASE("sequences, KV editing and saved state") {
+    ModelHandle model(model_path("stories260K.gguf"));
+    ember_session_params sp = ember_session_default_params();
+    sp.n_ctx = 64;
+    sp.n_seq_max = 2;
+    SessionHandle s(model.m, &sp);
+    const auto ids = tokenize(model.m, kStoryPrompt);
+    ember_batch b = ember_batch_simple(ids.data(), static_cast<int32_t>(ids.size()));
+    REQUIRE(ember_decode(s.s, &b) == EMBER_OK);
+    REQUIRE(ember_kv_seq_copy(s.s, 0, 1, 0, -1) == EMBER_OK);
+    CHECK(ember_kv_seq_pos_max(s.s, 1) == 9);
+
+    // Both sequences continue with the same token and agree.
+    const ember_token next = 298;
+    const int32_t seqs[2] = {0, 1};
+    const ember_token two[2] = {next, next};
+    const int8_t outs[2] = {1, 1};
+    ember_batch pair = ember_batch_simple(two, 2);
+    pair.seq_ids = seqs;
+    pair.want_output = outs;
+    REQUIRE(ember_decode(s.s, &pair) == EMBER_OK);
+    const float *l0 = nullptr, *l1 = nullptr;
+    REQUIRE(ember_session_logits(s.s, 0, &l0) == EMBER_OK);
+    REQUIRE(ember_session_logits(s.s, 1, &l1) == EMBER_OK);
+    for (int i = 0; i < 512; ++i) REQUIRE(l0[i] == Approx(l1[i]).margin(1e-4));
+
+    // Save, disturb, restore: the same logits come back.
+    size_t size = 0;
+    CHECK(ember_state_save(s.s, nullptr, 0, &size) == EMBER_ERR_BUFFER_TOO_SMALL);
+    std::vector<uint8_t> state(size);
+    REQUIRE(ember_state_save(s.s, state.data(), state.size(), &size) == EMBER_OK);
+    std::vector<float> saved(l0, l0 + 512);
+    REQUIRE(ember_kv_seq_remove(s.s, -1, 0, -1) == EMBER_OK);
+    CHECK(ember_kv_seq_pos_max(s.s, 0) == -1);
+    REQUIRE(ember_state_load(s.s, state.data(), state.size()) == EMBER_OK);
+    CHECK(ember_kv_seq_pos_max(s.s, 1) == 10);
+    REQUIRE(ember_session_logits(s.s, 0, &l0) == EMBER_OK);
+    CHECK(std::vector<float>(l0, l0 + 512) == saved);
+    CHECK(ember_state_load(s.s, state.data(), 10) != EMBER_OK);  // truncated state: an error
+
+    const std::string file = ember::test::temp_dir("c-api-state") + "/state.bin";
+    REQUIRE(ember_state_save_file(s.s, file.c_str()) == EMBER_OK);
+    REQUIRE(ember_kv_seq_keep(s.s, 1) == EMBER_OK);
+    CHECK(ember_kv_seq_pos_max(s.s, 0) == -1);
+    REQUIRE(ember_state_load_file(s.s, file.c_str()) == EMBER_OK);
+    CHECK(ember_kv_seq_pos_max(s.s, 0) == 10);
+    CHECK(ember_state_load_file(s.s, "/nonexistent/state.bin") != EMBER_OK);
+}
+
+TEST_CASE("samplers from parameters and from a chain") {
+    std::vector<float> logits = {1.0f, 3.0f, 2.0f, -1.0f};
+    ember_sampler *chain = nullptr;
+    REQUIRE(ember_sampler_chain_create(&chain) == EMBER_OK);
+    const ember_token banned[1] = {1};
+    const float bias[1] = {-INFINITY};
+    REQUIRE(ember_sampler_add_logit_bias(chain, banned, bias, 1) == EMBER_OK);
+    REQUIRE(ember_sampler_add_greedy(chain) == EMBER_OK);
+    ember_token t = -1;
+    REQUIRE(ember_sampler_sample_logits(chain, logits.data(), 4, &t) == EMBER_OK);
+    CHECK(t == 2);
+    CHECK(ember_sampler_add_temperature(chain, NAN) == EMBER_ERR_INVALID_ARGUMENT);
+    CHECK(ember_sampler_sample_logits(chain, nullptr, 4, &t) == EMBER_ERR_INVALID_ARGUMENT);
+    ember_sampler_free(chain);
+
+    ember_sampler_params p = ember_sampler_default_params();
+    p.temperature = 0.0f;
+    ember_sampler *greedy = nullptr;
+    REQUIRE(ember_sampler_create(&p, &greedy) == EMBER_OK);
+    REQUIRE(ember_sampler_sample_logits(greedy, logits.data(), 4, &t) == EMBER_OK);
+    CHECK(t == 1);
+    REQUIRE(ember_sampler_accept(greedy, t) == EMBER_OK);
+    REQUIRE(ember_sampler_reset(greedy) == EMBER_OK);
+    ember_sampler_free(greedy);
+
+    ember_token top[2];
+    float lp[2];
+    REQUIRE(ember_top_logprobs(logits.data(), 4, 2, top, lp) == EMBER_OK);
+    CHECK(top[0] == 1);
+    CHECK(top[1] == 2);
+    CHECK(lp[0] - lp[1] == Approx(1.0f));
+    CHECK(ember_top_logprobs(logits.data(), 4, 5, top, lp) == EMBER_ERR_INVALID_ARGUMENT);
+}
+
+TEST_CASE("chat templates through the C ABI") {
+    const ember_chat_message msgs[2] = {{"system", "Be brief."}, {"user", "Hi"}};
+    char buf[512];
+    size_t needed = 0;
+    REQUIRE(ember_chat_apply_template(nullptr, "chatml", msgs, 2, true, buf, sizeof buf, &needed) == EMBER_OK);
+    CHECK(std::string(buf) == "<|im_start|>system\nBe brief.<|im_end|>\n<|im_start|>user\nHi<|im_end|>\n<|im_start|>assistant\n");
+    CHECK(ember_chat_apply_template(nullptr, "no-such-template", msgs, 2, true, buf, sizeof buf, &needed) ==
+          EMBER_ERR_INVALID_ARGUMENT);
+    CHECK_THAT(ember_last_error(), Catch::Contains("no-such-template"));
+    CHECK(ember_chat_apply_template(nullptr, "chatml", msgs, 2, true, buf, 10, &needed) == EMBER_ERR_BUFFER_TOO_SMALL);
+
+    ModelHandle qwen(model_path("micro-qwen2-F16.gguf"));  // detected from its Jinja template
+    REQUIRE(ember_chat_apply_template(qwen.m, nullptr, msgs + 1, 1, true, buf, sizeof buf, &needed) == EMBER_OK);
+    CHECK_THAT(buf, Catch::StartsWith("<|im_start|>"));
+
+    REQUIRE(ember_chat_template_count() >= 54);
+    for (size_t i = 0; i < ember_chat_template_count(); ++i) CHECK(ember_chat_template_name(i) != nullptr);
+    CHECK(ember_chat_template_name(ember_chat_template_count()) == nullptr);
+}
+
+TEST_CASE("embeddings, pooled per sequence") {
+    ModelHandle model(model_path("stories260K.gguf"));
+    ember_session_params sp = ember_session_default_params();
+    sp.embeddings = true;
+    sp.pooling = EMBER_POOLING_MEAN;
+    SessionHandle s(model.m, &sp);
+    const auto ids = tokenize(model.m, kStoryPrompt);
+    ember_batch b = ember_batch_simple(ids.data(), static_cast<int32_t>(ids.size()));
+    REQUIRE(ember_decode(s.s, &b) == EMBER_OK);
+    const float *e = nullptr;
+    REQUIRE(ember_session_seq_embeddings(s.s, 0, &e) == EMBER_OK);
+    double norm = 0;
+    for (int i = 0; i < 64; ++i) norm += e[i] * e[i];
+    CHECK(std::isfinite(norm));
+    CHECK(norm > 0);
+}
+
+TEST_CASE("one model, many sessions on many threads") {
+    ModelHandle model(model_path("stories260K.gguf"));
+    std::vector<std::string> texts(4);
+    std::vector<std::thread> threads;
+    for (std::string &t : texts)
+        threads.emplace_back([&model, &t] {
+            ember_session_params sp = ember_session_default_params();
+            sp.n_threads = 1;
+            ember_session *s = nullptr;
+            if (ember_session_create(model.m, &sp, &s) != EMBER_OK) return;
+            Stream out;
+            ember_generate_params p = ember_generate_default_params();
+            p.max_tokens = 16;
+            p.callback = collect;
+            p.user_data = &out;
+            if (ember_generate(s, kStoryPrompt.c_str(), &p, nullptr) == EMBER_OK) t = out.text;
+            ember_session_free(s);
+        });
+    for (auto &th : threads) th.join();
+    for (const std::string &t : texts) CHECK(t == kStoryGreedy);
+}
+
+TEST_CASE("the log callback receives warnings, quiet by default") {
+    static std::vector<std::string> messages;
+    messages.clear();
+    ember_set_log_callback([](ember_log_level, const char *msg, void *) { messages.emplace_back(msg); }, EMBER_LOG_WARN,
+                           nullptr);
+    ember_model_params p = ember_model_default_params();
+    p.n_gpu_layers = 3;
+    {
+        ModelHandle model(model_path("stories260K.gguf"), &p);
+    }
+    ember_set_log_callback(nullptr, EMBER_LOG_NONE, nullptr);
+    REQUIRE(messages.size() == 1);
+    CHECK_THAT(messages[0], Catch::Contains("n_gpu_layers"));
+    {
+        ModelHandle model(model_path("stories260K.gguf"), &p);
+    }
+    CHECK(messages.size() == 1);
+}

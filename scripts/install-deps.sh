@@ -7,7 +7,8 @@ PACKAGES=(
   libeigen3-dev libxsimd-dev catch2 libbenchmark-dev nlohmann-json3-dev
   clang libclang-rt-14-dev libomp-14-dev
   g++-aarch64-linux-gnu qemu-user
-  python3 python3-venv python3-wheel python3-pytest python3-numpy python3-pip
+  python3 python3-venv python3-wheel python3-pytest python3-numpy python3-setuptools
+  abi-dumper abi-compliance-checker
 )
 
 missing=()

@@ -1,0 +1,285 @@
+"""Ember: run large language models from GGUF files (ctypes bindings for libember).
+
+    model = ember.Model("model.gguf")
+    print("".join(model.generate("Once upon a time", max_tokens=32, temperature=0)))
+"""
+import ctypes
+import queue
+import threading
+
+from ._lib import (Batch, ChatMessage, EmberError, GenerateParams, GenerateResult, PIECE_CALLBACK, SamplerParams,
+                   c_token, check, fetch_string, lib)
+
+try:
+    import numpy as _np
+except ImportError:  # numpy is optional: lists are returned without it
+    _np = None
+
+__all__ = ["EmberError", "Model", "Session", "version", "system_info"]
+__version__ = "0.1.0"
+
+_POOLING = {"none": 0, "mean": 1, "last": 2}
+
+
+def version():
+    return lib.ember_version_string().decode()
+
+
+def system_info():
+    return lib.ember_system_info().decode()
+
+
+def _floats(ptr, n):
+    if _np is not None:
+        return _np.ctypeslib.as_array(ptr, shape=(n,)).copy()
+    return list(ptr[:n])
+
+
+class Model:
+    """A loaded GGUF model. Share one between many sessions and threads."""
+
+    def __init__(self, path, n_gpu_layers=0, use_mmap=True, vocab_only=False):
+        params = lib.ember_model_default_params()
+        params.n_gpu_layers = n_gpu_layers
+        params.use_mmap = use_mmap
+        params.vocab_only = vocab_only
+        handle = ctypes.c_void_p()
+        check(lib.ember_model_load(str(path).encode(), ctypes.byref(params), ctypes.byref(handle)))
+        self._handle = handle
+
+    def close(self):
+        if getattr(self, "_handle", None):
+            lib.ember_model_free(self._handle)
+            self._handle = None
+
+    def __del__(self):
+        self.close()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+    @property
+    def handle(self):
+        if not self._handle:
+            raise EmberError(1, "the model is closed")
+        return self._handle
+
+    @property
+    def arch(self):
+        return lib.ember_model_arch(self.handle).decode()
+
+    @property
+    def n_vocab(self):
+        return lib.ember_model_n_vocab(self.handle)
+
+    @property
+    def n_embd(self):
+        return lib.ember_model_n_embd(self.handle)
+
+    @property
+    def n_ctx_train(self):
+        return lib.ember_model_n_ctx_train(self.handle)
+
+    @property
+    def n_params(self):
+        return lib.ember_model_n_params(self.handle)
+
+    @property
+    def chat_template(self):
+        t = lib.ember_model_chat_template(self.handle)
+        return t.decode("utf-8", "replace") if t is not None else None
+
+    @property
+    def bos(self):
+        return lib.ember_token_bos(self.handle)
+
+    @property
+    def eos(self):
+        return lib.ember_token_eos(self.handle)
+
+    def meta(self, key):
+        return fetch_string(lambda b, n, need: lib.ember_model_meta(self.handle, key.encode(), b, n, need)).decode(
+            "utf-8", "replace")
+
+    def tokenize(self, text, add_special=True, parse_special=False):
+        data = text.encode("utf-8") if isinstance(text, str) else bytes(text)
+        n = ctypes.c_int32(0)
+        cap = len(data) + 8
+        buf = (c_token * cap)()
+        status = lib.ember_tokenize(self.handle, data, len(data), add_special, parse_special, buf, cap, ctypes.byref(n))
+        if status == 10:  # buffer too small
+            cap = n.value
+            buf = (c_token * cap)()
+            status = lib.ember_tokenize(self.handle, data, len(data), add_special, parse_special, buf, cap,
+                                        ctypes.byref(n))
+        check(status)
+        return list(buf[:n.value])
+
+    def detokenize(self, tokens, render_special=False):
+        arr = (c_token * len(tokens))(*tokens)
+        raw = fetch_string(lambda b, n, need: lib.ember_detokenize(self.handle, arr, len(tokens), render_special, b, n,
+                                                                    need))
+        return raw.decode("utf-8", "replace")
+
+    def token_to_piece(self, token, render_special=False):
+        return fetch_string(lambda b, n, need: lib.ember_token_to_piece(self.handle, token, render_special, b, n, need))
+
+    def is_eog(self, token):
+        return bool(lib.ember_token_is_eog(self.handle, token))
+
+    def apply_chat_template(self, messages, add_assistant=True, template=None):
+        """messages: [{"role": ..., "content": ...}]; template: a built-in name, or None for the model's."""
+        encoded = [(m["role"].encode(), m["content"].encode()) for m in messages]
+        arr = (ChatMessage * len(encoded))(*[ChatMessage(r, c) for r, c in encoded])
+        name = template.encode() if template else None
+        raw = fetch_string(lambda b, n, need: lib.ember_chat_apply_template(self.handle, name, arr, len(encoded),
+                                                                             add_assistant, b, n, need))
+        return raw.decode("utf-8", "replace")
+
+    def generate(self, prompt, max_tokens=128, temperature=0.8, top_k=40, top_p=0.95, min_p=0.05, seed=0,
+                 repeat_penalty=1.0, stop=None, n_ctx=0, n_threads=0, parse_special=False):
+        """Yields the text of a completion of `prompt` piece by piece (temperature 0: greedy)."""
+        session = Session(self, n_ctx=n_ctx, n_threads=n_threads)
+        yield from session.generate(prompt, max_tokens=max_tokens, temperature=temperature, top_k=top_k, top_p=top_p,
+                                    min_p=min_p, seed=seed, repeat_penalty=repeat_penalty, stop=stop,
+                                    parse_special=parse_special)
+
+    def chat(self, messages, stream=False, template=None, **generate_args):
+        """The assistant's reply to a conversation, formatted with the model's chat template."""
+        prompt = self.apply_chat_template(messages, add_assistant=True, template=template)
+        pieces = self.generate(prompt, parse_special=True, **generate_args)
+        return pieces if stream else "".join(pieces)
+
+    def embed(self, text, pooling="mean", n_threads=0):
+        """One embedding vector for `text` (mean or last-token pooling of the final hidden states)."""
+        tokens = self.tokenize(text)
+        session = Session(self, n_ctx=max(len(tokens), 1), embeddings=True, pooling=pooling, n_threads=n_threads)
+        session.decode(tokens)
+        ptr = ctypes.POINTER(ctypes.c_float)()
+        check(lib.ember_session_seq_embeddings(session.handle, 0, ctypes.byref(ptr)))
+        return _floats(ptr, self.n_embd)
+
+
+class Session:
+    """A conversation state (KV cache) over a model. Use from one thread at a time."""
+
+    def __init__(self, model, n_ctx=0, n_batch=512, n_threads=0, embeddings=False, pooling="none", kv_f32=False):
+        self.model = model
+        params = lib.ember_session_default_params()
+        params.n_ctx = n_ctx
+        params.n_batch = n_batch
+        params.n_threads = n_threads
+        params.kv_type = 1 if kv_f32 else 0
+        params.embeddings = embeddings
+        if pooling not in _POOLING:
+            raise EmberError(1, f"pooling must be one of {sorted(_POOLING)}")
+        params.pooling = _POOLING[pooling]
+        handle = ctypes.c_void_p()
+        check(lib.ember_session_create(model.handle, ctypes.byref(params), ctypes.byref(handle)))
+        self._handle = handle
+
+    def close(self):
+        if getattr(self, "_handle", None):
+            lib.ember_session_free(self._handle)
+            self._handle = None
+
+    def __del__(self):
+        self.close()
+
+    @property
+    def handle(self):
+        if not self._handle:
+            raise EmberError(1, "the session is closed")
+        return self._handle
+
+    @property
+    def n_ctx(self):
+        return lib.ember_session_n_ctx(self.handle)
+
+    def clear(self):
+        check(lib.ember_kv_clear(self.handle))
+
+    def decode(self, tokens, all_outputs=False):
+        n = len(tokens)
+        arr = (c_token * n)(*tokens)
+        batch = Batch()
+        batch.struct_size = ctypes.sizeof(Batch)
+        batch.n_tokens = n
+        batch.tokens = arr
+        if all_outputs:
+            flags = (ctypes.c_int8 * n)(*([1] * n))
+            batch.want_output = flags
+        check(lib.ember_decode(self.handle, ctypes.byref(batch)))
+
+    def logits(self, row=-1):
+        ptr = ctypes.POINTER(ctypes.c_float)()
+        check(lib.ember_session_logits(self.handle, row, ctypes.byref(ptr)))
+        return _floats(ptr, self.model.n_vocab)
+
+    def eval(self, tokens, all_logits=False):
+        """Decodes tokens after what the session holds; returns the last token's logits, or
+        every token's (a [len(tokens), n_vocab] array) with all_logits=True."""
+        self.decode(tokens, all_outputs=all_logits)
+        if not all_logits:
+            return self.logits(-1)
+        rows = [self.logits(i) for i in range(len(tokens))]
+        return _np.stack(rows) if _np is not None else rows
+
+    def generate(self, prompt, max_tokens=128, temperature=0.8, top_k=40, top_p=0.95, min_p=0.05, seed=0,
+                 repeat_penalty=1.0, stop=None, parse_special=False):
+        """Yields the reply to `prompt` (appended to the session) piece by piece."""
+        sp = lib.ember_sampler_default_params()
+        sp.seed, sp.temperature, sp.top_k, sp.top_p, sp.min_p = seed, temperature, top_k, top_p, min_p
+        sp.penalty_repeat = repeat_penalty
+        sampler = ctypes.c_void_p()
+        check(lib.ember_sampler_create(ctypes.byref(sp), ctypes.byref(sampler)))
+
+        pieces = queue.Queue()
+        cancelled = threading.Event()
+        stops = [s.encode() for s in (stop or [])]
+        stop_arr = (ctypes.c_char_p * max(len(stops), 1))(*stops)
+
+        @PIECE_CALLBACK
+        def on_piece(ptr, length, _user):
+            pieces.put(ctypes.string_at(ptr, length))
+            return not cancelled.is_set()
+
+        params = lib.ember_generate_default_params()
+        params.max_tokens = max_tokens
+        params.parse_special = parse_special
+        params.sampler = sampler
+        params.stop = stop_arr
+        params.n_stop = len(stops)
+        params.callback = on_piece
+        result = GenerateResult()
+        result.struct_size = ctypes.sizeof(GenerateResult)
+        outcome = {}
+        done = object()
+
+        def run():
+            try:
+                outcome["status"] = lib.ember_generate(self.handle, prompt.encode("utf-8"), ctypes.byref(params),
+                                                       ctypes.byref(result))
+                if outcome["status"] != 0:
+                    outcome["message"] = (lib.ember_last_error() or b"").decode("utf-8", "replace")
+            finally:
+                pieces.put(done)
+
+        worker = threading.Thread(target=run, daemon=True)
+        worker.start()
+        try:
+            while True:
+                item = pieces.get()
+                if item is done:
+                    break
+                yield item.decode("utf-8", "replace")
+        finally:
+            cancelled.set()
+            worker.join()
+            lib.ember_sampler_free(sampler)
+        if outcome.get("status", 0) != 0:
+            raise EmberError(outcome["status"], outcome.get("message") or "generation failed")
+        self.last_result = result

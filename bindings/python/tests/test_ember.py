@@ -1,0 +1,108 @@
+"""The Python binding as a user meets it: a model, tokens, sessions, streaming, chat, embeddings."""
+import os
+
+import pytest
+
+import ember
+
+SHARED = os.environ.get("EMBER_SHARED_DIR", os.path.join(os.path.dirname(__file__), "..", "..", "..", "..", "shared"))
+STORIES = os.path.join(SHARED, "models", "stories260K.gguf")
+QWEN = os.path.join(SHARED, "models", "micro-qwen2-F16.gguf")
+PROMPT = "Once upon a time, there was a little"
+GREEDY = " girl named Lily. She loved to play outside"  # llama.cpp's 16 greedy tokens
+
+
+@pytest.fixture(scope="module")
+def model():
+    with ember.Model(STORIES) as m:
+        yield m
+
+
+def test_version_and_system_info():
+    assert ember.version() == ember.__version__
+    assert "CPU" in ember.system_info()
+
+
+def test_model_facts(model):
+    assert model.arch == "llama"
+    assert model.n_vocab == 512
+    assert model.n_embd == 64
+    assert model.n_ctx_train == 128
+    assert model.meta("llama.block_count") == "5"
+    assert model.chat_template is None
+    assert model.bos == 1 and model.eos == 2
+
+
+def test_tokenize_round_trip(model):
+    ids = model.tokenize(PROMPT)
+    assert ids[0] == model.bos and len(ids) == 10
+    assert model.detokenize(ids[1:]) == PROMPT
+    assert model.tokenize("", add_special=False) == []
+
+
+def test_greedy_generation_streams_reference_text(model):
+    pieces = list(model.generate(PROMPT, max_tokens=16, temperature=0))
+    assert len(pieces) > 1
+    assert "".join(pieces) == GREEDY
+
+
+def test_stop_strings_and_early_close(model):
+    assert "".join(model.generate(PROMPT, max_tokens=16, temperature=0, stop=["Lily"])) == " girl named "
+    gen = model.generate(PROMPT, max_tokens=16, temperature=0)
+    first = next(gen)
+    gen.close()  # stops the generation thread cleanly
+    assert GREEDY.startswith(first)
+
+
+def test_seeded_sampling_is_reproducible(model):
+    a = "".join(model.generate(PROMPT, max_tokens=24, temperature=1.0, seed=7))
+    b = "".join(model.generate(PROMPT, max_tokens=24, temperature=1.0, seed=7))
+    assert a == b and a
+
+
+def test_session_eval_returns_logits(model):
+    session = ember.Session(model, n_ctx=64)
+    logits = session.eval(model.tokenize(PROMPT))
+    assert len(logits) == 512
+    assert int(max(range(512), key=lambda i: logits[i])) == 298  # " girl"
+    all_logits = ember.Session(model, n_ctx=64).eval(model.tokenize(PROMPT), all_logits=True)
+    assert len(all_logits) == 10
+    try:
+        import numpy
+        assert isinstance(logits, numpy.ndarray)
+        assert all_logits.shape == (10, 512)
+    except ImportError:
+        pass
+
+
+def test_errors_raise_ember_error(model, tmp_path):
+    with pytest.raises(ember.EmberError, match="nonexistent"):
+        ember.Model(str(tmp_path / "nonexistent.gguf"))
+    bad = tmp_path / "bad.gguf"
+    bad.write_bytes(b"GGUF\x03\x00\x00\x00" + b"\xff" * 32)
+    with pytest.raises(ember.EmberError) as info:
+        ember.Model(str(bad))
+    assert info.value.status == 3  # EMBER_ERR_BAD_FORMAT
+    session = ember.Session(model, n_ctx=8)
+    with pytest.raises(ember.EmberError, match="context"):
+        session.eval(list(range(3, 20)))
+    with pytest.raises(ember.EmberError, match="outside the vocabulary"):
+        session.eval([100000])
+
+
+def test_chat_with_a_template(model):
+    messages = [{"role": "system", "content": "Be brief."}, {"role": "user", "content": "Hi"}]
+    prompt = model.apply_chat_template(messages, template="chatml")
+    assert prompt.endswith("<|im_start|>assistant\n")
+    with ember.Model(QWEN) as qwen:
+        assert qwen.apply_chat_template(messages).startswith("<|im_start|>system")
+        reply = qwen.chat(messages, max_tokens=4, temperature=0)
+        assert isinstance(reply, str)
+    streamed = list(model.chat(messages, stream=True, max_tokens=4, temperature=0, template="chatml"))
+    assert isinstance(streamed, list)
+
+
+def test_embed(model):
+    vec = model.embed("a little girl")
+    assert len(vec) == 64
+    assert any(abs(float(x)) > 0 for x in vec)

@@ -1,0 +1,222 @@
+#include "model/attention.h"
+
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+#include <limits>
+#include <vector>
+
+#include "core/half.h"
+#include "cpu/ops.h"
+#include "model/float_ops.h"
+
+namespace ember::model {
+
+namespace {
+
+constexpr float kHidden = -std::numeric_limits<float>::infinity();
+constexpr int64_t kTile = 64;   // cells per softmax block, and the batch size from which the
+                                // tiled path is used
+constexpr int64_t kLanes = 16;  // the reference's vector width in floats (512 bits)
+
+// Stores the micro-batch's k and v rows into their cells, in the cache's type.
+void store_kv(const AttentionParams &a, const float *k, const float *v, int64_t n_tokens) {
+    const int64_t n_embd_kv = a.n_head_kv * a.head_dim;
+    for (int64_t t = 0; t < n_tokens; ++t) {
+        const int64_t cell = a.dst_cells[t];
+        if (a.kv_type == TensorType::F16) {
+            cpu::fp32_to_fp16_row(k + t * n_embd_kv, static_cast<uint16_t *>(a.k_cache) + cell * n_embd_kv, n_embd_kv);
+            cpu::fp32_to_fp16_row(v + t * n_embd_kv, static_cast<uint16_t *>(a.v_cache) + cell * n_embd_kv, n_embd_kv);
+        } else {
+            std::memcpy(static_cast<float *>(a.k_cache) + cell * n_embd_kv, k + t * n_embd_kv,
+                        static_cast<size_t>(n_embd_kv) * sizeof(float));
+            std::memcpy(static_cast<float *>(a.v_cache) + cell * n_embd_kv, v + t * n_embd_kv,
+                        static_cast<size_t>(n_embd_kv) * sizeof(float));
+        }
+    }
+}
+
+// One KV head's cached rows over cells [0, n_kv) as float: [n_kv][head_dim].
+void gather_head(const AttentionParams &a, const void *cache, int64_t kv_head, std::vector<float> &dst) {
+    const int64_t n_embd_kv = a.n_head_kv * a.head_dim;
+    dst.resize(static_cast<size_t>(a.n_kv * a.head_dim));
+    for (int64_t c = 0; c < a.n_kv; ++c) {
+        float *row = dst.data() + c * a.head_dim;
+        if (a.kv_type == TensorType::F16)
+            cpu::fp16_to_fp32_row(static_cast<const uint16_t *>(cache) + c * n_embd_kv + kv_head * a.head_dim, row,
+                                  a.head_dim);
+        else
+            std::memcpy(row, static_cast<const float *>(cache) + c * n_embd_kv + kv_head * a.head_dim,
+                        static_cast<size_t>(a.head_dim) * sizeof(float));
+    }
+}
+
+// The keys of each block of kTile cells transposed, [n_blocks][head_dim][kTile], zero past
+// n_kv: the scores of a block are then a sequence of head_dim vector FMAs over its cells.
+void transpose_key_blocks(const std::vector<float> &keys, int64_t n_kv, int64_t hd, std::vector<float> &dst) {
+    const int64_t n_blocks = (n_kv + kTile - 1) / kTile;
+    dst.assign(static_cast<size_t>(n_blocks * hd * kTile), 0.0f);
+    for (int64_t c = 0; c < n_kv; ++c) {
+        float *block = dst.data() + (c / kTile) * hd * kTile;
+        for (int64_t i = 0; i < hd; ++i) block[i * kTile + c % kTile] = keys[static_cast<size_t>(c * hd + i)];
+    }
+}
+
+// Sum of 16 floats in the order of a 512-bit horizontal add: halves, quarters, then pairs.
+inline float sum16(const float *x) {
+    float h8[8], h4[4];
+    for (int i = 0; i < 8; ++i) h8[i] = x[i] + x[i + 8];
+    for (int i = 0; i < 4; ++i) h4[i] = h8[i] + h8[i + 4];
+    return (h4[0] + h4[2]) + (h4[1] + h4[3]);
+}
+
+// q·k as the reference's dot product for the cache's type: blocks of 64 in four 16-lane FMA
+// accumulators, folded (0+2, 1+3, then 0+1) and summed across lanes; the rest of the row one
+// product at a time, accumulated in double for F16 rows (whose products are exact) and with
+// FMA in float for F32 rows.
+EMBER_FMA_CLONES
+float dot_row(const float *q, const float *k, int64_t n, bool half) {
+    const int64_t n64 = n - n % 64;
+    float acc[4][kLanes] = {};
+    for (int64_t i = 0; i < n64; i += 64)
+        for (int j = 0; j < 4; ++j)
+            for (int l = 0; l < kLanes; ++l) acc[j][l] = std::fma(q[i + kLanes * j + l], k[i + kLanes * j + l], acc[j][l]);
+    for (int l = 0; l < kLanes; ++l) {
+        acc[0][l] += acc[2][l];
+        acc[1][l] += acc[3][l];
+        acc[0][l] += acc[1][l];
+    }
+    const float simd = n64 > 0 ? sum16(acc[0]) : 0.0f;
+    if (half) {
+        double sum = simd;
+        for (int64_t i = n64; i < n; ++i) sum += static_cast<double>(q[i] * k[i]);
+        return static_cast<float>(sum);
+    }
+    float sum = simd;
+    for (int64_t i = n64; i < n; ++i) sum = std::fma(q[i], k[i], sum);
+    return sum;
+}
+
+inline float round_to_half(float x) { return fp16_to_fp32(fp32_to_fp16(x)); }
+
+// Scratch of one thread.
+struct Scratch {
+    std::vector<float> keys, values;  // one KV head's cached rows as float: [n_kv][head_dim]
+    std::vector<float> key_blocks;    // the keys transposed per block (tiled path)
+    std::vector<float> q, acc;        // [head_dim]
+    std::vector<float> scores;        // [kTile]
+};
+
+// Row by row: every visible cell updates M, S and the accumulator in turn.
+EMBER_FMA_CLONES
+void attend_row_by_row(const AttentionParams &a, const float *q, const float *mask, Scratch &w, float *out) {
+    const int64_t hd = a.head_dim;
+    const bool half = a.kv_type == TensorType::F16;
+    float *qr = w.q.data(), *acc = w.acc.data();
+    for (int64_t i = 0; i < hd; ++i) qr[i] = half ? round_to_half(q[i]) : q[i];
+    std::fill(acc, acc + hd, 0.0f);
+
+    float running_max = kHidden, sum = 0.0f;
+    for (int64_t c = 0; c < a.n_kv; ++c) {
+        if (mask[c] == kHidden) continue;
+        const float s = dot_row(qr, w.keys.data() + c * hd, hd, half) * a.scale + mask[c];
+        float rescale = 1.0f, weight = 1.0f;  // rescale: for the old terms; weight: e^(s - M)
+        if (s > running_max) {
+            rescale = std::exp(running_max - s);
+            running_max = s;
+            for (int64_t i = 0; i < hd; ++i) acc[i] = half ? round_to_half(acc[i] * rescale) : acc[i] * rescale;
+        } else {
+            weight = std::exp(s - running_max);
+        }
+        const float *val = w.values.data() + c * hd;
+        for (int64_t i = 0; i < hd; ++i) {
+            const float updated = std::fma(val[i], weight, acc[i]);
+            acc[i] = half ? round_to_half(updated) : updated;
+        }
+        sum = sum * rescale + weight;
+    }
+    const float inv = sum == 0.0f ? 0.0f : 1.0f / sum;
+    for (int64_t i = 0; i < hd; ++i) out[i] = acc[i] * inv;
+}
+
+// Tiled: per block of kTile cells, the scores, one rescale to the block's maximum, the
+// exponentials and their sum, then the weighted values (all in F32).
+EMBER_FMA_CLONES
+void attend_tiled(const AttentionParams &a, const float *q, const float *mask, Scratch &w, float *out) {
+    const int64_t hd = a.head_dim;
+    float *acc = w.acc.data(), *scores = w.scores.data();
+    std::fill(acc, acc + hd, 0.0f);
+    float running_max = kHidden, sum = 0.0f;
+    for (int64_t c0 = 0; c0 < a.n_kv; c0 += kTile) {
+        const int64_t n = std::min(kTile, a.n_kv - c0);
+        if (std::all_of(mask + c0, mask + c0 + n, [](float m) { return m == kHidden; })) continue;
+
+        const float *keys_t = w.key_blocks.data() + (c0 / kTile) * hd * kTile;  // [hd][kTile]
+        std::fill(scores, scores + kTile, 0.0f);
+        for (int64_t i = 0; i < hd; ++i)
+            for (int64_t j = 0; j < kTile; ++j) scores[j] = std::fma(q[i], keys_t[i * kTile + j], scores[j]);
+        float block_max = kHidden;
+        for (int64_t j = 0; j < kTile; ++j) {
+            scores[j] = j < n ? scores[j] * a.scale + mask[c0 + j] : kHidden;
+            block_max = std::max(block_max, scores[j]);
+        }
+        if (block_max > running_max) {
+            const float rescale = std::exp(running_max - block_max);
+            for (int64_t i = 0; i < hd; ++i) acc[i] *= rescale;
+            sum *= rescale;
+            running_max = block_max;
+        }
+        double block_sum = 0.0;
+        for (int64_t j0 = 0; j0 < kTile; j0 += kLanes) {
+            for (int64_t j = j0; j < j0 + kLanes; ++j) scores[j] = exp_approx(scores[j] - running_max);
+            block_sum += static_cast<double>(sum16(scores + j0));
+        }
+        sum = static_cast<float>(static_cast<double>(sum) + block_sum);
+        for (int64_t j = 0; j < n; ++j) {
+            const float p = scores[j];
+            const float *val = w.values.data() + (c0 + j) * hd;
+            for (int64_t i = 0; i < hd; ++i) acc[i] = std::fma(p, val[i], acc[i]);
+        }
+    }
+    const float inv = sum == 0.0f ? 0.0f : 1.0f / sum;
+    for (int64_t i = 0; i < hd; ++i) out[i] = acc[i] * inv;
+}
+
+}  // namespace
+
+void attention(const AttentionParams &a, const float *q, const float *k, const float *v, float *out,
+               int64_t n_tokens, int n_threads) {
+    const int64_t hd = a.head_dim, n_cols = a.n_head * hd;
+    const int64_t group = a.n_head / a.n_head_kv;  // query heads per KV head
+    const bool tiled = n_tokens >= kTile && hd % kLanes == 0;
+    store_kv(a, k, v, n_tokens);
+
+#pragma omp parallel num_threads(n_threads)
+    {
+        Scratch w;
+        w.q.resize(static_cast<size_t>(hd));
+        w.acc.resize(static_cast<size_t>(hd));
+        w.scores.resize(static_cast<size_t>(kTile));
+        int64_t loaded_kv_head = -1;
+#pragma omp for schedule(static)
+        for (int64_t h = 0; h < a.n_head; ++h) {
+            const int64_t kvh = h / group;
+            if (kvh != loaded_kv_head) {
+                gather_head(a, a.k_cache, kvh, w.keys);
+                gather_head(a, a.v_cache, kvh, w.values);
+                if (tiled) transpose_key_blocks(w.keys, a.n_kv, hd, w.key_blocks);
+                loaded_kv_head = kvh;
+            }
+            for (int64_t t = 0; t < n_tokens; ++t) {
+                const float *qt = q + t * n_cols + h * hd;
+                float *ot = out + t * n_cols + h * hd;
+                if (tiled)
+                    attend_tiled(a, qt, a.mask + t * a.n_kv, w, ot);
+                else
+                    attend_row_by_row(a, qt, a.mask + t * a.n_kv, w, ot);
+            }
+        }
+    }
+}
+
+}  // namespace ember::model

@@ -1,0 +1,30 @@
+// The Attention op on the CPU: stores a micro-batch's k and v rows in the KV cache, then for
+// each token t and query head h
+//     out[t][h] = softmax(q[t][h] · K[g]ᵀ · scale + mask[t]) · V[g]
+// where g is the KV head that h shares (grouped-query attention) and K[g], V[g] are the cached
+// rows of cells [0, n_kv).
+//
+// The softmax is online (a running maximum M and sum S; old terms are rescaled when M grows)
+// and follows the two paths of llama.cpp's CPU flash attention, chosen the same way, so that
+// quantized models, which quantize the attention output again, see the same activations:
+//  - row by row, one cell at a time, for micro-batches of fewer than 64 tokens (generation,
+//    short prompts): with an F16 cache the query is rounded to F16 and the accumulator is
+//    kept in F16;
+//  - tiled, for micro-batches of 64 tokens or more (head size a multiple of 16): blocks of 64
+//    cells, each scored in F32, rescaled once to the block's maximum, exponentiated with
+//    exp_approx and summed in 16-lane groups, then its weighted values added in cell order.
+// Both are exact emulations (every product, sum and rounding in the same order), so the
+// results do not depend on the ISA level or the thread count.
+#pragma once
+
+#include <cstdint>
+
+#include "core/graph.h"
+
+namespace ember::model {
+
+// q, out: [n_tokens][n_head*head_dim]; k, v: [n_tokens][n_head_kv*head_dim].
+void attention(const AttentionParams &a, const float *q, const float *k, const float *v, float *out,
+               int64_t n_tokens, int n_threads);
+
+}  // namespace ember::model

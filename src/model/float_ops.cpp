@@ -1,0 +1,92 @@
+#include "model/float_ops.h"
+
+#include <cmath>
+#include <cstring>
+#include <vector>
+
+namespace ember::model {
+
+namespace {
+
+// The body of exp_approx, inlined into the FMA clones of its callers.
+inline float exp_poly(float x) {
+    constexpr float kShift = 0x1.8p23f;       // adding it rounds to an integer
+    constexpr float kLog2e = 0x1.715476p+0f;
+    constexpr float kLn2Hi = 0x1.62e4p-1f, kLn2Lo = 0x1.7f7d1cp-20f;
+    const float n = std::fma(x, kLog2e, kShift) - kShift;  // round(x / ln2)
+    if (std::fabs(n) > 192.0f) return n > 0.0f ? INFINITY : 0.0f;
+    const float b = std::fma(-n, kLn2Lo, std::fma(-n, kLn2Hi, x));
+    const float b2 = b * b;
+    // e^b ≈ 1 + c1·b + c2·b² + c3·b³ + c4·b⁴ + c5·b⁵, evaluated in pairs.
+    const float hi = std::fma(0x1.0e4020p-7f, b, 0x1.573e2ep-5f);  // c5·b + c4
+    const float mid = std::fma(0x1.555e66p-3f, b, 0x1.fffdb6p-2f);  // c3·b + c2
+    const float lo = std::fma(0x1.ffffecp-1f, b, 1.0f);            // c1·b + 1
+    const float poly = std::fma(std::fma(hi, b2, mid), b2, lo);
+    return std::ldexp(poly, static_cast<int>(n));
+}
+
+}  // namespace
+
+float exp_approx(float x) { return exp_poly(x); }
+
+void rms_norm_row(const float *x, const float *weight, float *y, int64_t n, float eps) {
+    double sum = 0.0;
+    for (int64_t i = 0; i < n; ++i) sum += static_cast<double>(x[i] * x[i]);
+    const float mean = static_cast<float>(sum / static_cast<double>(n));
+    const float scale = 1.0f / std::sqrt(mean + eps);
+    for (int64_t i = 0; i < n; ++i) y[i] = x[i] * scale * weight[i];
+}
+
+namespace {
+
+// cos/sin of each of the n_rot/2 rotation angles at position `pos`: [n_rot/2][2].
+void rope_table(const RopeParams &p, int32_t pos, std::vector<float> &cs) {
+    const int64_t half = p.n_rot / 2;
+    cs.resize(static_cast<size_t>(2 * half));
+    const float theta_scale = std::pow(p.freq_base, -2.0f / static_cast<float>(p.n_rot));
+    float theta = static_cast<float>(pos);
+    for (int64_t i = 0; i < half; ++i) {
+        const float ff = p.freq_factors != nullptr ? p.freq_factors[i] : 1.0f;
+        const float angle = p.freq_scale * (theta / ff);
+        cs[static_cast<size_t>(2 * i)] = std::cos(angle);
+        cs[static_cast<size_t>(2 * i + 1)] = std::sin(angle);
+        theta *= theta_scale;
+    }
+}
+
+EMBER_FMA_CLONES
+void rotate_heads(float *v, const float *cs, const RopeParams &p) {
+    const int64_t half = p.n_rot / 2;
+    const bool neox = p.kind == RopeKind::Neox;
+    for (int64_t h = 0; h < p.n_heads; ++h, v += p.head_dim) {
+        for (int64_t i = 0; i < half; ++i) {
+            const float c = cs[2 * i], s = cs[2 * i + 1];
+            float &a = v[neox ? i : 2 * i];
+            float &b = v[neox ? i + half : 2 * i + 1];
+            const float x0 = a, x1 = b;
+            const float x1s = x1 * s, x1c = x1 * c;
+            a = std::fma(x0, c, -x1s);
+            b = std::fma(x0, s, x1c);
+        }
+    }
+}
+
+}  // namespace
+
+void rope_rows(const float *x, float *out, int64_t n_tokens, int64_t n_cols, const RopeParams &p) {
+    std::memcpy(out, x, static_cast<size_t>(n_tokens * n_cols) * sizeof(float));
+    std::vector<float> cs;
+    for (int64_t t = 0; t < n_tokens; ++t) {
+        rope_table(p, p.positions[t], cs);
+        rotate_heads(out + t * n_cols, cs.data(), p);
+    }
+}
+
+EMBER_FMA_CLONES
+void swiglu_row(const float *gate, const float *up, float *out, int64_t n) {
+    const int64_t n16 = n - n % 16;
+    for (int64_t i = 0; i < n16; ++i) out[i] = gate[i] / (1.0f + exp_poly(0.0f - gate[i])) * up[i];
+    for (int64_t i = n16; i < n; ++i) out[i] = gate[i] / (1.0f + std::exp(-gate[i])) * up[i];
+}
+
+}  // namespace ember::model

@@ -1,0 +1,41 @@
+// The float ops of the forward pass (everything but weight matmuls and attention), written to
+// round exactly as llama.cpp's CPU backend does on an AVX-512 machine, where the conformance
+// references were made. Bit-exact activations matter because quantized models quantize them
+// again before every matmul: a one-ulp difference can move a value across an int8 rounding
+// boundary, and a few such flips per layer grow into percent-level logit differences on
+// ill-conditioned positions. The results do not depend on the ISA level (std::fma is exact
+// everywhere); the hot loops get FMA-vectorized clones on x86-64.
+#pragma once
+
+#include <cstdint>
+
+#include "core/graph.h"
+
+// Marks a function whose loops of std::fma should also be compiled for x86-64-v3 (AVX2+FMA),
+// picked at load time when the CPU has it; elsewhere std::fma is a (correct, slower) call.
+#if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__) && defined(__linux__)
+#define EMBER_FMA_CLONES __attribute__((target_clones("arch=x86-64-v3", "default")))
+#else
+#define EMBER_FMA_CLONES
+#endif
+
+namespace ember::model {
+
+// e^x by the range reduction x = n·ln2 + b (|b| <= ln2/2, ln2 split in two parts) and a
+// degree-5 polynomial for e^b, scaled by 2^n; about 1.5 ulp. This is the vectorized exp of
+// llama.cpp's CPU backend (after Arm's optimized-routines), which its softmax and SiLU use.
+float exp_approx(float x);
+
+// y = x / sqrt(mean(x²) + eps) * weight, the sum of squares of float products in double.
+void rms_norm_row(const float *x, const float *weight, float *y, int64_t n, float eps);
+
+// out = x with each head of each token rotated by its position (RopeParams). The cos/sin
+// table of a position is built in float with theta advancing by base^(-2/n_rot) per pair;
+// each rotated pair is (x0·c − x1·s, x0·s + x1·c) with the second product of each fused.
+void rope_rows(const float *x, float *out, int64_t n_tokens, int64_t n_cols, const RopeParams &p);
+
+// out = silu(gate) * up, silu(g) = g / (1 + e^-g); groups of 16 use exp_approx, a tail of
+// fewer than 16 uses the libm exp (as llama.cpp's 16-lane loop and its scalar remainder).
+void swiglu_row(const float *gate, const float *up, float *out, int64_t n);
+
+}  // namespace ember::model

@@ -19,6 +19,7 @@ const char kUsage[] =
     "  -t N                threads (default: all)\n"
     "  -ngl N              layers to offload to a GPU\n"
     "  --temp T --top-k K --top-p P --min-p P --repeat-penalty R --seed S   sampling (--temp 0: greedy)\n"
+    "  --ignore-eos        keep generating past end-of-generation tokens (until -n or a full context)\n"
     "  --verbose           report prompt and generation speed after each reply\n"
     "In a chat: /reset forgets the conversation, /exit (or end of input) quits, Ctrl-C stops a reply.\n";
 
@@ -57,6 +58,7 @@ bool parse_options(int argc, char **argv, Options &o) {
         else if (a == "--template") o.template_name = value();
         else if (a == "--no-chat") o.no_chat = true;
         else if (a == "--verbose") o.verbose = true;
+        else if (a == "--ignore-eos") o.ignore_eos = true;
         else if (a == "-n") o.n_predict = static_cast<int32_t>(to_int(a, value(), -1, 1 << 30));
         else if (a == "-c") o.n_ctx = static_cast<uint32_t>(to_int(a, value(), 0, 1 << 24));
         else if (a == "-t") o.n_threads = static_cast<int32_t>(to_int(a, value(), 0, 1024));

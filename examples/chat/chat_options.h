@@ -14,6 +14,7 @@ struct Options {
     std::string template_name;   // --template: a built-in name instead of the model's
     bool no_chat = false;        // plain completion, no template
     bool verbose = false;
+    bool ignore_eos = false;     // never end a reply on an end-of-generation token
     int32_t n_predict = -1;      // -n: tokens per reply (-1: until end of turn)
     uint32_t n_ctx = 0;          // -c
     int32_t n_threads = 0;       // -t

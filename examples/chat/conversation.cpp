@@ -103,11 +103,15 @@ TurnResult Conversation::reply(const std::string &user_text, ember_sampler *samp
         }
         TurnResult out;
         const ember_status st = generate(full.substr(rendered_.size()), sampler, max_tokens, stop_flag, out);
-        const bool full_context = st == EMBER_ERR_CONTEXT_FULL ||
-                                  (st == EMBER_OK && out.stats.stop_reason == EMBER_STOP_CONTEXT_FULL);
-        if (full_context) {
+        // The prompt itself did not fit: forget the oldest turn and try again.
+        const bool prompt_too_long = st == EMBER_ERR_CONTEXT_FULL ||
+                                     (st == EMBER_OK && out.stats.stop_reason == EMBER_STOP_CONTEXT_FULL &&
+                                      out.stats.n_generated == 0);
+        if (prompt_too_long) {
             if (!drop_oldest_turn()) {
                 messages_.pop_back();
+                rendered_.clear();
+                ember_kv_clear(session_);
                 throw std::runtime_error("the message does not fit in the context (-c to enlarge it)");
             }
             std::fprintf(stderr, "\n[context full: forgot the oldest turn]\n");
@@ -117,6 +121,8 @@ TurnResult Conversation::reply(const std::string &user_text, ember_sampler *samp
             messages_.pop_back();
             fail(st, "generation");
         }
+        // A reply the context cut short is kept; the next turn makes room.
+        out.context_full = out.stats.stop_reason == EMBER_STOP_CONTEXT_FULL;
         messages_.push_back({"assistant", out.reply});
         rendered_ = full + out.reply;
         return out;

@@ -18,6 +18,7 @@ struct TurnResult {
     std::string reply;
     ember_generate_result stats{};
     bool interrupted = false;
+    bool context_full = false;  // the context filled up during the reply: it is cut short
 };
 
 class Conversation {

@@ -3,11 +3,13 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <cmath>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <stdexcept>
 #include <string>
+#include <vector>
 
 #include "chat_options.h"
 #include "conversation.h"
@@ -67,6 +69,43 @@ struct Handles {
     throw std::runtime_error(what + ": " + (*ember_last_error() ? ember_last_error() : ember_status_string(st)));
 }
 
+void must(ember_status st, const char *what) {
+    if (st != EMBER_OK) fail_call(st, what);
+}
+
+// The conventional sampler chain, built step by step so --ignore-eos can ban the model's
+// end-of-generation tokens first.
+ember_sampler *make_sampler(const chat::Options &o, ember_model *model) {
+    if (!o.ignore_eos) {
+        ember_sampler *s = nullptr;
+        must(ember_sampler_create(&o.sampling, &s), "bad sampling options");
+        return s;
+    }
+    const ember_sampler_params &p = o.sampling;
+    ember_sampler *s = nullptr;
+    must(ember_sampler_chain_create(&s), "sampler");
+    std::vector<ember_token> banned;
+    std::vector<float> bias;
+    for (int32_t t = 0; t < ember_model_n_vocab(model); ++t)
+        if (ember_token_is_eog(model, t)) {
+            banned.push_back(t);
+            bias.push_back(-INFINITY);
+        }
+    must(ember_sampler_add_logit_bias(s, banned.data(), bias.data(), banned.size()), "sampler");
+    must(ember_sampler_add_penalties(s, p.penalty_last_n, p.penalty_repeat, p.penalty_frequency, p.penalty_presence), "sampler");
+    if (p.temperature <= 0) {
+        must(ember_sampler_add_greedy(s), "sampler");
+        return s;
+    }
+    must(ember_sampler_add_top_k(s, p.top_k), "sampler");
+    must(ember_sampler_add_typical(s, p.typical_p, 1), "sampler");
+    must(ember_sampler_add_top_p(s, p.top_p, 1), "sampler");
+    must(ember_sampler_add_min_p(s, p.min_p, 1), "sampler");
+    must(ember_sampler_add_temperature(s, p.temperature), "sampler");
+    must(ember_sampler_add_dist(s, p.seed), "sampler");
+    return s;
+}
+
 int run(const chat::Options &o) {
     ember_set_log_callback(ember_log_to_stderr, o.verbose ? EMBER_LOG_INFO : EMBER_LOG_WARN, nullptr);
     Handles h;
@@ -77,13 +116,14 @@ int run(const chat::Options &o) {
     sp.n_ctx = o.n_ctx;
     sp.n_threads = o.n_threads;
     if (ember_status st = ember_session_create(h.model, &sp, &h.session)) fail_call(st, "cannot create a session");
-    if (ember_status st = ember_sampler_create(&o.sampling, &h.sampler)) fail_call(st, "bad sampling options");
+    h.sampler = make_sampler(o, h.model);
 
     chat::Conversation conv(h.model, h.session, o.template_name, o.no_chat, o.system_prompt);
     install_sigint();
     if (!o.prompt.empty()) {
         const chat::TurnResult r = conv.reply(o.prompt, h.sampler, o.n_predict, &g_interrupt);
         std::printf("\n");
+        if (r.context_full) std::fprintf(stderr, "[context full: the reply was cut short]\n");
         if (o.verbose) report(r);
         return 0;
     }
@@ -104,9 +144,13 @@ int run(const chat::Options &o) {
             continue;
         }
         if (line.empty()) continue;
-        const chat::TurnResult r = conv.reply(line, h.sampler, o.n_predict, &g_interrupt);
-        std::printf(r.interrupted ? " [interrupted]\n" : "\n");
-        if (o.verbose) report(r);
+        try {
+            const chat::TurnResult r = conv.reply(line, h.sampler, o.n_predict, &g_interrupt);
+            std::printf(r.interrupted ? " [interrupted]\n" : r.context_full ? " [context full]\n" : "\n");
+            if (o.verbose) report(r);
+        } catch (const std::runtime_error &e) {  // this turn failed; the chat goes on
+            std::fprintf(stderr, "\nember-chat: %s\n", e.what());
+        }
     }
     if (tty) std::printf("\n");
     return 0;

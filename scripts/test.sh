@@ -1,24 +1,41 @@
 #!/usr/bin/env bash
-# Sets up a fresh Debian 12 machine and runs the whole test suite: release build (warnings
-# are errors), the same suite under Address+UndefinedBehavior sanitizers, and the GGUF fuzzer.
+# Sets up a fresh Debian 12 machine and runs the whole test suite:
+#  1. release build (warnings are errors) and every test: unit, conformance per ISA level,
+#     programs, C ABI (+ ABI baseline check), Python binding, install consumer;
+#  2. the same suite under AddressSanitizer + UndefinedBehaviorSanitizer (conformance at the
+#     best ISA level only: the per-level runs repeat the same code under the sanitizers);
+#  3. the GGUF reader under libFuzzer for EMBER_FUZZ_SECONDS (default 60);
+#  4. the NEON / NEON-dotprod kernels, cross-compiled and run under qemu-aarch64.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/install-deps.sh
 JOBS="$(nproc)"
 FUZZ_SECONDS="${EMBER_FUZZ_SECONDS:-60}"
+start=$(date +%s)
+stage() { echo; echo "== $* ($(( $(date +%s) - start ))s)"; }
 
-echo "== release build and tests"
+stage "release build"
 cmake --preset release -DEMBER_WERROR=ON >/dev/null
 cmake --build --preset release -j"$JOBS"
-ctest --preset release -j"$JOBS"
+LOG="$(mktemp)"
+trap 'rm -f "$LOG"' EXIT
+stage "release tests"
+ctest --preset release -j"$JOBS" | tee -a "$LOG"
 
-echo "== asan+ubsan build and tests"
+stage "asan+ubsan build"
 cmake --preset asan -DEMBER_WERROR=ON >/dev/null
 cmake --build --preset asan -j"$JOBS"
-ctest --preset asan -j"$JOBS"
+stage "asan+ubsan tests"
+ctest --preset asan -j"$JOBS" -E "^test_conformance_" | tee -a "$LOG"
 
-echo "== fuzzing the GGUF reader for ${FUZZ_SECONDS}s"
+stage "fuzzing the GGUF reader for ${FUZZ_SECONDS}s"
 scripts/fuzz-gguf.sh "$FUZZ_SECONDS"
 
-echo "== final suite summary (release)"
-ctest --preset release -j"$JOBS"
+stage "NEON kernels under qemu"
+EMBER_JOBS="$JOBS" scripts/test-neon.sh build/aarch64
+
+# Every stage passed (set -e stops at the first failure): CTest tests of both builds, plus the
+# fuzzing and NEON stages.
+tests=$(awk '/tests failed out of/ {n += $NF} END {print n + 0}' "$LOG")
+stage "done"
+echo "$((tests + 2)) passed, 0 failed"

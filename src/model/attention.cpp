@@ -166,9 +166,10 @@ void attend_tiled(const AttentionParams &a, const float *q, const float *mask, S
             sum *= rescale;
             running_max = block_max;
         }
+        for (int64_t j = 0; j < kTile; ++j) scores[j] -= running_max;
+        exp_approx_rows(scores, scores, kTile);
         double block_sum = 0.0;
         for (int64_t j0 = 0; j0 < kTile; j0 += kLanes) {
-            for (int64_t j = j0; j < j0 + kLanes; ++j) scores[j] = exp_approx(scores[j] - running_max);
             block_sum += static_cast<double>(sum16(scores + j0));
         }
         sum = static_cast<float>(static_cast<double>(sum) + block_sum);

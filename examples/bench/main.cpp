@@ -1,0 +1,264 @@
+// ember-bench: prompt-processing and generation speed of models, measured the way llama-bench
+// (and ../shared/peer's `peer bench`) measure them, so that the numbers can be set side by side.
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <memory>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include "common/cli.h"
+#include "core/error.h"
+#include "runtime/model.h"
+#include "runtime/session.h"
+
+namespace {
+
+using namespace ember;
+
+const char *kUsage =
+    "usage: ember-bench -m MODEL[,MODEL...] [-p N[,N...]] [-n N[,N...]] [-t N[,N...]] [-r N] [-ngl L] [-o md|json]\n"
+    "\n"
+    "One test per model x prompt size x generation length x thread count. A test decodes a prompt\n"
+    "of -p tokens as one batch (pp: prompt tokens / seconds), then -n tokens one decode at a time\n"
+    "(tg: generated tokens / seconds), from an empty context; it is repeated -r times after one\n"
+    "warm-up run and reports the median, minimum and maximum. Token ids are fixed pseudo-random\n"
+    "values, as llama.cpp's peer bench uses, so both engines do the same work.\n"
+    "\n"
+    "options:\n"
+    "  -m MODEL,...   GGUF models\n"
+    "  -p N,...       prompt tokens (default 512; 0 skips pp)\n"
+    "  -n N,...       generated tokens (default 128; 0 skips tg)\n"
+    "  -t N,...       threads (default 2)\n"
+    "  -r N           repetitions (default 3)\n"
+    "  -ngl L         GPU layers: accepted for llama-bench compatibility; Ember has no GPU backend\n"
+    "                 yet and runs on the CPU (a warning says so)\n"
+    "  -o md|json     a markdown table (default), or one JSON line per test with peer bench's keys:\n"
+    "                 pp_tok_s pp_min pp_max tg_tok_s tg_min tg_max n_prompt n_gen threads reps\n"
+    "                 engine model\n"
+    "Exit status: 0 success, 1 failure (model, decode), 2 bad usage.\n";
+
+struct Options {
+    std::vector<std::string> models;
+    std::vector<uint32_t> n_prompt{512}, n_gen{128}, threads{2};
+    uint32_t reps = 3;
+    bool json = false;
+    bool ngl_given = false;
+};
+
+std::vector<std::string> split_list(const std::string &text) {
+    std::vector<std::string> out;
+    std::stringstream ss(text);
+    std::string item;
+    while (std::getline(ss, item, ','))
+        if (!item.empty()) out.push_back(item);
+    return out;
+}
+
+std::vector<uint32_t> parse_list(const std::string &option, const std::string &text, uint32_t min) {
+    std::vector<uint32_t> out;
+    for (const std::string &item : split_list(text)) {
+        const unsigned long long v = cli::parse_count(option, item);
+        if (v < min || v > (1u << 20)) throw cli::UsageError(option + " value " + item + " is out of range");
+        out.push_back(static_cast<uint32_t>(v));
+    }
+    if (out.empty()) throw cli::UsageError(option + " needs at least one value");
+    return out;
+}
+
+// Returns false when the caller asked for help (already printed).
+bool parse_args(int argc, char **argv, Options &o) {
+    for (int i = 1; i < argc; ++i) {
+        const std::string a = argv[i];
+        if (a == "-h" || a == "--help") {
+            std::fputs(kUsage, stdout);
+            return false;
+        }
+        if (i + 1 >= argc) throw cli::UsageError(a + " needs a value");
+        const std::string v = argv[++i];
+        if (a == "-m") {
+            for (const std::string &m : split_list(v)) o.models.push_back(m);
+        } else if (a == "-p") o.n_prompt = parse_list(a, v, 0);
+        else if (a == "-n") o.n_gen = parse_list(a, v, 0);
+        else if (a == "-t") o.threads = parse_list(a, v, 1);
+        else if (a == "-r") o.reps = parse_list(a, v, 1).front();
+        else if (a == "-ngl") {
+            cli::parse_count(a, v);
+            o.ngl_given = true;
+        } else if (a == "-o") {
+            if (v != "md" && v != "json") throw cli::UsageError("-o takes md or json, not '" + v + "'");
+            o.json = v == "json";
+        } else throw cli::UsageError("unknown argument '" + a + "'");
+    }
+    if (o.models.empty()) throw cli::UsageError("-m MODEL is required");
+    return true;
+}
+
+struct Stat {
+    double median = 0, min = 0, max = 0;
+};
+
+Stat summarize(std::vector<double> v) {
+    Stat s;
+    if (v.empty()) return s;
+    std::sort(v.begin(), v.end());
+    const size_t n = v.size();
+    s.median = n % 2 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
+    s.min = v.front();
+    s.max = v.back();
+    return s;
+}
+
+struct TestResult {
+    std::string model;
+    uint64_t size_bytes = 0, n_params = 0;
+    uint32_t n_prompt = 0, n_gen = 0, threads = 0, reps = 0;
+    bool has_pp = false, has_tg = false;
+    Stat pp, tg;
+};
+
+double seconds_since(std::chrono::steady_clock::time_point t0) {
+    return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+}
+
+void check_decode(ember_status st) {
+    if (st != EMBER_OK) fail(st, st == EMBER_ERR_CONTEXT_FULL ? "decode: the context is full" : "decode aborted");
+}
+
+TestResult run_test(const Model &model, const std::string &path, uint32_t np, uint32_t ng, uint32_t threads,
+                    uint32_t reps) {
+    const int32_t n_vocab = static_cast<int32_t>(model.n_vocab());
+    SessionParams sp;
+    sp.n_ctx = np + ng + 8;
+    sp.n_ubatch = std::max<uint32_t>(np, 1);
+    sp.n_threads = static_cast<int>(threads);
+    Session session(model, sp);
+
+    std::vector<int32_t> prompt(np);
+    for (uint32_t i = 0; i < np; ++i) prompt[i] = static_cast<int32_t>((static_cast<int64_t>(i) * 7919 + 13) % n_vocab);
+    const Batch prompt_batch = Batch::sequence(prompt, 0, 0);  // logits of the last row only
+
+    std::vector<double> pp, tg;
+    Batch one;
+    for (int r = -1; r < static_cast<int>(reps); ++r) {  // r = -1 warms up caches and buffers
+        session.clear();
+        const auto t0 = std::chrono::steady_clock::now();
+        if (np > 0) check_decode(session.decode(prompt_batch));
+        const double t_pp = seconds_since(t0);
+        int32_t token = np > 0 ? prompt.back() % n_vocab : 1 % n_vocab;
+        const auto t1 = std::chrono::steady_clock::now();
+        for (uint32_t i = 0; i < ng; ++i) {
+            one.clear();
+            one.add(token, static_cast<int32_t>(np + i), 0, true);
+            check_decode(session.decode(one));
+            token = static_cast<int32_t>((static_cast<int64_t>(token) * 31 + 7) % n_vocab);
+        }
+        const double t_tg = seconds_since(t1);
+        if (r >= 0) {
+            if (np > 0) pp.push_back(np / t_pp);
+            if (ng > 0) tg.push_back(ng / t_tg);
+        }
+    }
+
+    TestResult t;
+    t.model = path;
+    t.size_bytes = model.size_bytes();
+    t.n_params = model.n_params();
+    t.n_prompt = np;
+    t.n_gen = ng;
+    t.threads = threads;
+    t.reps = reps;
+    t.has_pp = np > 0;
+    t.has_tg = ng > 0;
+    t.pp = summarize(pp);
+    t.tg = summarize(tg);
+    return t;
+}
+
+std::string json_escape(const std::string &s) {
+    std::string out;
+    for (const char c : s) {
+        if (c == '"' || c == '\\') out += '\\';
+        if (static_cast<unsigned char>(c) < 0x20) {
+            char buf[8];
+            std::snprintf(buf, sizeof buf, "\\u%04x", c);
+            out += buf;
+        } else {
+            out += c;
+        }
+    }
+    return out;
+}
+
+void print_json(const TestResult &t) {
+    std::string line = "{";
+    char buf[256];
+    auto stat = [&](const char *name, const Stat &s) {
+        std::snprintf(buf, sizeof buf, "\"%s_tok_s\": %.2f, \"%s_min\": %.2f, \"%s_max\": %.2f, ", name, s.median, name,
+                      s.min, name, s.max);
+        line += buf;
+    };
+    if (t.has_pp) stat("pp", t.pp);
+    if (t.has_tg) stat("tg", t.tg);
+    std::snprintf(buf, sizeof buf, "\"n_prompt\": %u, \"n_gen\": %u, \"threads\": %u, \"reps\": %u, \"engine\": \"ember\", ",
+                  t.n_prompt, t.n_gen, t.threads, t.reps);
+    line += buf;
+    line += "\"model\": \"" + json_escape(t.model) + "\"}";
+    std::printf("%s\n", line.c_str());
+    std::fflush(stdout);
+}
+
+std::string base_name(const std::string &path) {
+    const size_t slash = path.find_last_of('/');
+    return slash == std::string::npos ? path : path.substr(slash + 1);
+}
+
+void print_md_header() {
+    std::printf("| model | size | params | threads | test | t/s (median) | min | max |\n");
+    std::printf("| --- | ---: | ---: | ---: | --- | ---: | ---: | ---: |\n");
+}
+
+void print_md_rows(const TestResult &t) {
+    char size[32], params[32];
+    std::snprintf(size, sizeof size, "%.2f MiB", static_cast<double>(t.size_bytes) / (1024.0 * 1024.0));
+    std::snprintf(params, sizeof params, "%.2f M", static_cast<double>(t.n_params) / 1e6);
+    auto row = [&](const char *kind, uint32_t n, const Stat &s) {
+        std::printf("| %s | %s | %s | %u | %s%u | %.2f | %.2f | %.2f |\n", base_name(t.model).c_str(), size, params,
+                    t.threads, kind, n, s.median, s.min, s.max);
+    };
+    if (t.has_pp) row("pp", t.n_prompt, t.pp);
+    if (t.has_tg) row("tg", t.n_gen, t.tg);
+    std::fflush(stdout);
+}
+
+int bench_main(int argc, char **argv) {
+    Options o;
+    if (!parse_args(argc, argv, o)) return cli::kExitOk;
+    if (o.ngl_given) std::fprintf(stderr, "ember-bench: warning: -ngl: Ember has no GPU backend yet; running on the CPU\n");
+
+    bool header = false;
+    for (const std::string &path : o.models) {
+        auto model = Model::load(path);
+        for (uint32_t threads : o.threads)
+            for (uint32_t np : o.n_prompt)
+                for (uint32_t ng : o.n_gen) {
+                    if (np == 0 && ng == 0) continue;
+                    const TestResult t = run_test(*model, path, np, ng, threads, o.reps);
+                    if (o.json) {
+                        print_json(t);
+                    } else {
+                        if (!header) print_md_header();
+                        header = true;
+                        print_md_rows(t);
+                    }
+                }
+    }
+    return cli::kExitOk;
+}
+
+}  // namespace
+
+int main(int argc, char **argv) {
+    return cli::run("ember-bench", kUsage, [&] { return bench_main(argc, argv); });
+}

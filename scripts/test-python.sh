@@ -9,9 +9,10 @@ SHARED="${EMBER_SHARED_DIR:-$ROOT/../shared}"
 VENV="$BUILD/python-venv"
 LIB="$(ls "$BUILD"/src/libember.so.* | head -n 1)"
 
-rm -rf "$VENV"
+rm -rf "$VENV" "$BUILD/python-src"
 /usr/bin/python3 -m venv --system-site-packages "$VENV"
-"$VENV/bin/pip" install --quiet --no-build-isolation --no-index "$ROOT/bindings/python" >/dev/null
+cp -r "$ROOT/bindings/python" "$BUILD/python-src"  # pip writes build files next to the sources
+"$VENV/bin/pip" install --quiet --no-build-isolation --no-index "$BUILD/python-src" >/dev/null
 export EMBER_LIBRARY="$LIB" EMBER_SHARED_DIR="$SHARED"
 cd "$BUILD"  # not the source tree: the installed package must be the one imported
 "$VENV/bin/python" -m pytest -q -p no:cacheprovider "$ROOT/bindings/python/tests"

@@ -9,19 +9,9 @@ import tempfile
 
 sys.path.insert(0, os.path.dirname(__file__))
 import gguf_py  # noqa: E402
+from checks import check, finish  # noqa: E402
 
 EMBER_GGUF, SHARED = sys.argv[1], sys.argv[2]
-failures = []
-passed = 0
-
-
-def check(cond, what):
-    global passed
-    if cond:
-        passed += 1
-    else:
-        failures.append(what)
-        print("FAILED:", what)
 
 
 def run(*args, binary=False):
@@ -108,5 +98,4 @@ with tempfile.TemporaryDirectory() as tmp:
     p = run("dequant", src, "no.such.tensor", binary=True)
     check(p.returncode == 1 and b"no.such.tensor" in p.stderr, "dequant of a missing tensor: exit 1")
 
-print(f"{passed} passed, {len(failures)} failed")
-sys.exit(1 if failures else 0)
+finish()

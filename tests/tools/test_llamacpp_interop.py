@@ -8,20 +8,13 @@ import subprocess
 import sys
 import tempfile
 
+sys.path.insert(0, os.path.dirname(__file__))
+from checks import check, finish  # noqa: E402
+
 BIN, SHARED = sys.argv[1], sys.argv[2]
 PEER_DIR = os.environ.get("EMBER_PEER_DIR", "/tmp/peer")
 PEER = os.path.join(PEER_DIR, "peer")
 PROMPTS = os.path.join(SHARED, "conformance", "prompts")
-failures, passed = [], 0
-
-
-def check(cond, what):
-    global passed
-    if cond:
-        passed += 1
-    else:
-        failures.append(what)
-        print("FAILED:", what)
 
 
 def read_logits(path):
@@ -84,5 +77,4 @@ with tempfile.TemporaryDirectory() as tmp:
         check(bool(peer_greedy) and bool(ember_greedy) and peer_greedy[0].split(":")[1].split() == ember_greedy[0],
               f"{name}: same greedy continuation")
 
-print(f"{passed} passed, {len(failures)} failed")
-sys.exit(1 if failures else 0)
+finish()

@@ -58,9 +58,25 @@ struct IsaVecDot {
     VecDotMultiFn vec_dot_multi;  // nullable
 };
 
+// A level's GEMM micro-kernel for one weight type (gemm == nullptr: none; matmul then uses
+// vec_dot_multi). Each token's activation row (in vec_dot_type) is first packed into a
+// level-specific panel of panel_bytes(n_in) bytes (int8 values, per-lane scales and, where the
+// weights have an offset term, per-lane sums); gemm then computes, on the calling thread,
+// y[t * ldy + o] = dot(weight row o, token t) for o < n_rows, t < n_tokens, panels
+// `panel_stride` bytes apart. The weight blocks are unpacked to int8 once per tile of rows and
+// K-chunk and reused across every token.
+struct IsaGemm {
+    TensorType vec_dot_type;
+    size_t (*panel_bytes)(int64_t n_in);
+    void (*pack_activations)(int64_t n_in, const void *act_row, uint8_t *panel);
+    void (*gemm)(int64_t n_in, const void *weights, size_t row_stride, int64_t n_rows, const uint8_t *panels,
+                 size_t panel_stride, int64_t n_tokens, float *y, int64_t ldy);
+};
+
 struct IsaKernels {
     IsaLevel level;
     IsaVecDot dot[kMaxTensorTypeId + 1];  // indexed by type id; vec_dot == nullptr: none
+    IsaGemm gemm[kMaxTensorTypeId + 1];   // indexed by type id; gemm == nullptr: none
     RowConvertFn fp16_to_fp32;            // uint16 -> float
     RowConvertFn fp32_to_fp16;            // float -> uint16
 };

@@ -18,6 +18,12 @@ namespace {
 constexpr int64_t kRowTile = 16;
 constexpr int64_t kTokenTile = 32;
 
+// Packed GEMM (levels with an IsaGemm): each OpenMP work item is a block of kGemmRowBlock rows x
+// kGemmTokenBlock tokens. The tokens' packed activations (2-3 bytes per element, ~384 KB at
+// n_in = 2048) stay in L2 while the level kernel streams the block's rows past them.
+constexpr int64_t kGemmRowBlock = 64;
+constexpr int64_t kGemmTokenBlock = 64;
+
 struct DotKernels {
     VecDotFn dot;
     VecDotMultiFn multi;  // nullable
@@ -93,6 +99,27 @@ void gemm(const WeightView &w, const DotKernels &k, const Activations &act, int6
     }
 }
 
+void gemm_packed(const WeightView &w, const IsaGemm &g, const Activations &act, int64_t n_tokens, float *y,
+                 int64_t ldy, int n_threads) {
+    const size_t panel_bytes = g.panel_bytes(w.n_in);
+    thread_local std::vector<uint8_t> panels;
+    panels.resize(panel_bytes * static_cast<size_t>(n_tokens));
+    uint8_t *packed = panels.data();  // (thread_local: name it outside the parallel regions)
+#pragma omp parallel for num_threads(n_threads) schedule(static) if (n_threads > 1)
+    for (int64_t t = 0; t < n_tokens; ++t)
+        g.pack_activations(w.n_in, act.data + t * act.row_bytes, packed + t * panel_bytes);
+    const auto *base = static_cast<const uint8_t *>(w.data);
+    const int64_t n_row_blocks = (w.n_out + kGemmRowBlock - 1) / kGemmRowBlock;
+    const int64_t n_token_blocks = (n_tokens + kGemmTokenBlock - 1) / kGemmTokenBlock;
+#pragma omp parallel for num_threads(n_threads) schedule(dynamic, 1) if (n_threads > 1)
+    for (int64_t item = 0; item < n_row_blocks * n_token_blocks; ++item) {
+        const int64_t o0 = (item % n_row_blocks) * kGemmRowBlock, t0 = (item / n_row_blocks) * kGemmTokenBlock;
+        const int64_t n_rows = std::min(kGemmRowBlock, w.n_out - o0), n_tok = std::min(kGemmTokenBlock, n_tokens - t0);
+        g.gemm(w.n_in, base + o0 * static_cast<int64_t>(w.row_stride), w.row_stride, n_rows,
+               packed + t0 * static_cast<int64_t>(panel_bytes), panel_bytes, n_tok, y + t0 * ldy + o0, ldy);
+    }
+}
+
 }  // namespace
 
 void matmul(IsaLevel level, const WeightView &w, const float *x, int64_t ldx, int64_t n_tokens, float *y,
@@ -111,8 +138,11 @@ void matmul(IsaLevel level, const WeightView &w, const float *x, int64_t ldx, in
     thread_local std::vector<uint8_t> scratch;
     const Activations act =
         convert_activations(level, scalar->vec_dot_type, x, ldx, w.n_in, n_tokens, n_threads, scratch);
+    const IsaGemm &g = isa_kernels(level).gemm[static_cast<uint32_t>(w.type)];
     if (n_tokens == 1)
         gemv(w, k, act.data, y, n_threads);
+    else if (g.gemm != nullptr && g.vec_dot_type == scalar->vec_dot_type)
+        gemm_packed(w, g, act, n_tokens, y, ldy, n_threads);
     else
         gemm(w, k, act, n_tokens, y, ldy, n_threads);
 }

@@ -89,12 +89,29 @@ TEST_CASE("matmul matches the scalar reference at every level", "[matmul]") {
 }
 
 TEST_CASE("matmul handles every token count from 1 to 65", "[matmul]") {
+    // Token counts off the GEMM register tile (4) and token block (64), for every type and level;
+    // 7 rows = one full 4-row tile and a partial one.
     std::mt19937 rng(7);
-    for (TensorType type : {TensorType::Q4_0, TensorType::Q4_K, TensorType::F16}) {
+    for (TensorType type : weight_types()) {
         const int64_t n_in = 256;
         for (int64_t n_tokens = 1; n_tokens <= 65; ++n_tokens) {
-            const Problem p = make_problem(rng, type, n_in, 19, n_tokens);
-            check_matmul(p, best_isa_level(), n_tokens % 2 + 1);
+            const Problem p = make_problem(rng, type, n_in, 7, n_tokens);
+            for (IsaLevel level : available_isa_levels()) check_matmul(p, level, n_tokens % 2 + 1);
+        }
+    }
+}
+
+TEST_CASE("matmul handles rows longer than one K-chunk", "[matmul]") {
+    // The packed GEMM unpacks weights 1024 columns at a time: 1312 = 1024 + 288 (a last chunk
+    // that is not a whole 64-element vector) and 1280 = 1024 + one 256-super-block; rows off the
+    // 64-row block; token counts off the tile and the 64-token block.
+    std::mt19937 rng(11);
+    for (TensorType type : weight_types()) {
+        const int64_t block = tensor_type_info(type).block_size;
+        const int64_t n_in = block == 256 ? 1280 : 1312;
+        for (auto [n_out, n_tokens] : {std::pair<int64_t, int64_t>{5, 2}, {67, 66}}) {
+            const Problem p = make_problem(rng, type, n_in, n_out, n_tokens);
+            for (IsaLevel level : available_isa_levels()) check_matmul(p, level, 2);
         }
     }
 }

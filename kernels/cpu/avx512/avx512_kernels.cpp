@@ -2,7 +2,11 @@
 // ones compiled with EVEX encodings (32 vector registers).
 #define EMBER_X86_AVX512 1
 #include "cpu/avx2/x86_vec_dot.inc"
+#include "cpu/avx2/x86_gemm.inc"
 
 namespace ember::cpu {
-void fill_avx512_kernels(IsaKernels &k) { fill_x86_kernels(k); }
+void fill_avx512_kernels(IsaKernels &k) {
+    fill_x86_kernels(k);
+    fill_x86_gemm(k);
+}
 }  // namespace ember::cpu

@@ -109,7 +109,7 @@ TEST_CASE("loading: versioned params from older and newer callers") {
     CHECK(ember_model_load(model_path("stories260K.gguf").c_str(), &newer.base, &m) == EMBER_ERR_UNSUPPORTED);
 }
 
-TEST_CASE("loading: from memory, from explicit shards, vocab only, cancelled by progress") {
+TEST_CASE("loading: from memory, from explicit shards, without mmap, vocab only, cancelled by progress") {
     const auto bytes = ember::test::read_file_bytes(model_path("stories260K.gguf"));
     ember_model *m = nullptr;
     REQUIRE(ember_model_load_from_buffer(bytes.data(), bytes.size(), nullptr, &m) == EMBER_OK);
@@ -134,6 +134,17 @@ TEST_CASE("loading: from memory, from explicit shards, vocab only, cancelled by 
     CHECK(ember_model_n_params(m) > 290000);
     ember_model_free(m);
     CHECK(ember_model_load(s2.c_str(), nullptr, &m) == EMBER_ERR_INVALID_ARGUMENT);
+
+    ember_model_params read_in = ember_model_default_params();  // no mapping: read into memory
+    read_in.use_mmap = false;
+    REQUIRE(ember_model_load(model_path("stories260K.gguf").c_str(), &read_in, &m) == EMBER_OK);
+    {
+        SessionHandle s(m);
+        Stream out;
+        generate(s.s, kStoryPrompt, out, 16);
+        CHECK(out.text == kStoryGreedy);
+    }
+    ember_model_free(m);
 
     ember_model_params vocab_only = ember_model_default_params();
     vocab_only.vocab_only = true;

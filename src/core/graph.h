@@ -118,6 +118,7 @@ public:
     void reserve(size_t bytes);
     float *at(size_t offset) { return reinterpret_cast<float *>(data_.data() + offset); }
     float *node(const Graph &g, NodeId id) { return at(g.node(id).offset); }
+    size_t bytes() const { return data_.size(); }
 
 private:
     std::vector<unsigned char> data_;

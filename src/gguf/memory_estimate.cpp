@@ -54,9 +54,15 @@ MemoryEstimate estimate_memory(const ShardedModel &model, const MemoryEstimatePa
     e.kv_gpu = kv_per_layer * e.n_gpu_layers;
     e.kv_cpu = kv_per_layer * (e.n_layers - e.n_gpu_layers);
 
+    // Per token of a micro-batch, in floats: the activation arena at its peak (the FFN's
+    // gate, up and SwiGLU outputs above the residual, norm, q, k and v of the attention
+    // block; or the output head's residual, norm and logits if that is larger), a copy of the
+    // logits, and the attention-mask row.
     const uint64_t n_ub = std::min<uint64_t>(params.n_batch, e.n_ctx);
-    const uint64_t compute = 4ull * n_ub *
-                             (4 * e.n_embd + 2 * e.n_head_kv * e.head_dim + 2 * e.n_ff + e.n_vocab + e.n_head * e.n_ctx);
+    const uint64_t n_embd_q = e.n_head * e.head_dim, n_embd_kv = e.n_head_kv * e.head_dim;
+    const uint64_t layer_peak = 2 * e.n_embd + n_embd_q + 2 * n_embd_kv + 3 * e.n_ff;
+    const uint64_t head_peak = 2 * e.n_embd + e.n_vocab;
+    const uint64_t compute = 4ull * n_ub * (std::max(layer_peak, head_peak) + e.n_vocab + e.n_ctx);
     e.compute_cpu = compute;
     e.compute_gpu = e.n_gpu_layers > 0 ? compute : 0;
     return e;

@@ -33,9 +33,15 @@ struct MemoryEstimate {
 };
 
 // KV cache = 2 (K and V) x layers x n_ctx x n_head_kv x head_dim x kv_bytes.
-// Compute buffers = 4 bytes x n_ub x (4 n_embd + 2 n_head_kv head_dim + 2 n_ff + n_vocab
-//                   + n_head n_ctx), n_ub = min(n_batch, n_ctx): one micro-batch's activations
-// (residual, norm, q, attention output, k, v, gate, up), its logits and its attention scores.
+// Compute buffers = 4 bytes x n_ub x (max(2 n_embd + n_head head_dim + 2 n_head_kv head_dim
+//                   + 3 n_ff, 2 n_embd + n_vocab) + n_vocab + n_ctx), n_ub = min(n_batch,
+// n_ctx): what a session allocates for one micro-batch with logits for every row, namely the
+// activation arena at its peak (the feed-forward block's gate, up and SwiGLU outputs held
+// above the attention block's residual, norm, q, k and v; or the output head's residual,
+// norm and logits), the logits handed to the caller and the attention mask (one row of n_ctx
+// per token; attention keeps no per-head score matrix). Measured against the runtime in
+// tests/runtime/test_memory.cpp. Per-thread matmul scratch (activations converted for the
+// weight type, at most 4 bytes x n_ub x n_ff) is left out.
 // With offload, the GPU holds a second set of compute buffers; the CPU keeps its own for the
 // layers and heads it runs.
 MemoryEstimate estimate_memory(const ShardedModel &model, const MemoryEstimateParams &params);

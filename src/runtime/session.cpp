@@ -74,7 +74,6 @@ ember_status Session::decode(const Batch &batch) {
 
     std::vector<int32_t> placed;  // every cell this decode took, to undo an abort
     std::vector<int32_t> cells, out_rows;
-    std::vector<float> mask;
     for (int64_t start = 0; start < n; start += params_.n_ubatch) {
         const int64_t len = std::min<int64_t>(params_.n_ubatch, n - start);
         const int32_t *pos = batch.positions.data() + start;
@@ -96,8 +95,8 @@ ember_status Session::decode(const Batch &batch) {
         in.n_outputs = static_cast<int64_t>(out_rows.size());
         in.kv = &kv_;
         in.cells = cells.data();
-        kv_.build_mask(pos, seq, len, mask, in.n_kv);
-        in.mask = mask.data();
+        kv_.build_mask(pos, seq, len, mask_, in.n_kv);
+        in.mask = mask_.data();
         in.embeddings = params_.embeddings;
 
         Graph graph;
@@ -123,6 +122,10 @@ ember_status Session::decode(const Batch &batch) {
     }
     if (pooled) pool_embeddings(batch);
     return EMBER_OK;
+}
+
+size_t Session::compute_bytes() const {
+    return arena_.bytes() + mask_.capacity() * sizeof(float) + outputs_.capacity() * sizeof(float);
 }
 
 void Session::pool_embeddings(const Batch &batch) {

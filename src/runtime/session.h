@@ -70,6 +70,11 @@ public:
     const SessionParams &params() const { return params_; }
     uint32_t n_ctx() const { return kv_.n_cells(); }
     const model::KvCache &kv_cache() const { return kv_; }
+    // Bytes this session holds for computing (grown by decodes, never shrunk): the activation
+    // arena, the attention mask of a micro-batch and the outputs of the last decode. The KV
+    // cache is kv_cache().bytes(); matmul scratch (activations converted for the weight type,
+    // per thread) is not counted.
+    size_t compute_bytes() const;
     // Non-fatal notes from construction (e.g. a context beyond the training context).
     const std::vector<std::string> &warnings() const { return warnings_; }
 
@@ -89,6 +94,7 @@ private:
     int32_t output_width_ = 0;  // n_vocab, or n_embd in embeddings mode
     std::vector<int32_t> row_to_output_;
     std::vector<float> outputs_;         // [n_outputs][output_width]
+    std::vector<float> mask_;            // [n_ubatch][n_kv] of the current micro-batch
     std::vector<int32_t> pooled_seqs_;   // sequence of each pooled row
     std::vector<float> pooled_;          // [n_pooled][n_embd]
 };

@@ -29,8 +29,8 @@ dump() {  # dump LIB.so HEADERS_DIR OUT.dump
   abi-dumper "$1" -o "$3" -lver "$VERSION" -public-headers "$2" -quiet >/dev/null
 }
 
-compatible() {  # compatible OLD.dump NEW.dump NAME
-  abi-compliance-checker -l ember -old "$1" -new "$2" -report-path "$WORK/$3.html" -quiet >/dev/null 2>&1
+compatible() {  # compatible OLD.dump NEW.dump NAME (run in $WORK: the checker leaves logs/ in its cwd)
+  (cd "$WORK" && abi-compliance-checker -l ember -old "$1" -new "$2" -report-path "$WORK/$3.html" -quiet >/dev/null 2>&1)
 }
 
 echo "abi-check: building the C API layer"

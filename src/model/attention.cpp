@@ -6,7 +6,6 @@
 #include <limits>
 #include <vector>
 
-#include "core/half.h"
 #include "cpu/ops.h"
 #include "model/float_ops.h"
 
@@ -97,15 +96,21 @@ float dot_row(const float *q, const float *k, int64_t n, bool half) {
     return sum;
 }
 
-inline float round_to_half(float x) { return fp16_to_fp32(fp32_to_fp16(x)); }
-
 // Scratch of one thread.
 struct Scratch {
     std::vector<float> keys, values;  // one KV head's cached rows as float: [n_kv][head_dim]
     std::vector<float> key_blocks;    // the keys transposed per block (tiled path)
     std::vector<float> q, acc;        // [head_dim]
+    std::vector<uint16_t> acc_half;   // [head_dim]: the accumulator's F16 rounding
     std::vector<float> scores;        // [kTile]
 };
+
+// Rounds a row to F16 and back with the level's converters (F16C on x86): the decode path
+// rounds its accumulator after every cell, so per-element software rounding would dominate.
+void round_row_to_half(float *x, uint16_t *tmp, int64_t n) {
+    cpu::fp32_to_fp16_row(x, tmp, n);
+    cpu::fp16_to_fp32_row(tmp, x, n);
+}
 
 // Row by row: every visible cell updates M, S and the accumulator in turn.
 EMBER_FMA_CLONES
@@ -113,7 +118,9 @@ void attend_row_by_row(const AttentionParams &a, const float *q, const float *ma
     const int64_t hd = a.head_dim;
     const bool half = a.kv_type == TensorType::F16;
     float *qr = w.q.data(), *acc = w.acc.data();
-    for (int64_t i = 0; i < hd; ++i) qr[i] = half ? round_to_half(q[i]) : q[i];
+    uint16_t *acc_half = w.acc_half.data();
+    std::copy(q, q + hd, qr);
+    if (half) round_row_to_half(qr, acc_half, hd);
     std::fill(acc, acc + hd, 0.0f);
 
     float running_max = kHidden, sum = 0.0f;
@@ -124,15 +131,14 @@ void attend_row_by_row(const AttentionParams &a, const float *q, const float *ma
         if (s > running_max) {
             rescale = std::exp(running_max - s);
             running_max = s;
-            for (int64_t i = 0; i < hd; ++i) acc[i] = half ? round_to_half(acc[i] * rescale) : acc[i] * rescale;
+            for (int64_t i = 0; i < hd; ++i) acc[i] *= rescale;
+            if (half) round_row_to_half(acc, acc_half, hd);
         } else {
             weight = std::exp(s - running_max);
         }
         const float *val = w.values.data() + c * hd;
-        for (int64_t i = 0; i < hd; ++i) {
-            const float updated = std::fma(val[i], weight, acc[i]);
-            acc[i] = half ? round_to_half(updated) : updated;
-        }
+        for (int64_t i = 0; i < hd; ++i) acc[i] = std::fma(val[i], weight, acc[i]);
+        if (half) round_row_to_half(acc, acc_half, hd);
         sum = sum * rescale + weight;
     }
     const float inv = sum == 0.0f ? 0.0f : 1.0f / sum;
@@ -197,6 +203,7 @@ void attention(const AttentionParams &a, const float *q, const float *k, const f
         Scratch w;
         w.q.resize(static_cast<size_t>(hd));
         w.acc.resize(static_cast<size_t>(hd));
+        w.acc_half.resize(static_cast<size_t>(hd));
         w.scores.resize(static_cast<size_t>(kTile));
         int64_t loaded_kv_head = -1;
 #pragma omp for schedule(static)

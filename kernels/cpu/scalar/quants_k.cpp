@@ -480,7 +480,7 @@ void quantize_row_q8_k(const float *src, void *dst, int64_t n, const float * /*i
         }
         // The extreme value maps to -127; the rest round half to even into [-127, 127].
         const float iscale = -127.0f / max;
-        for (int j = 0; j < QK_K; ++j) b[i].qs[j] = static_cast<int8_t>(std::min(127, round_to_int(iscale * src[j])));
+        for (int j = 0; j < QK_K; ++j) b[i].qs[j] = static_cast<int8_t>(std::min(127, round_half_even_small(iscale * src[j])));
         for (int j = 0; j < QK_K / 16; ++j) {
             int s = 0;
             for (int l = 0; l < 16; ++l) s += b[i].qs[16 * j + l];

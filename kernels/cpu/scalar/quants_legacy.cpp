@@ -275,7 +275,7 @@ void quantize_row_q8_0(const float *src, void *dst, int64_t n, const float * /*i
         const float d = amax / 127.0f;
         const float id = d != 0.0f ? 1.0f / d : 0.0f;
         b[i].d = fp32_to_fp16(d);
-        for (int j = 0; j < QK8_0; ++j) b[i].qs[j] = static_cast<int8_t>(std::round(src[j] * id));
+        for (int j = 0; j < QK8_0; ++j) b[i].qs[j] = static_cast<int8_t>(round_half_away_small(src[j] * id));
     }
 }
 
@@ -310,7 +310,7 @@ void quantize_row_q8_1(const float *src, void *dst, int64_t n, const float * /*i
         const float id = d != 0.0f ? 1.0f / d : 0.0f;
         int qsum = 0;
         for (int j = 0; j < QK8_1; ++j) {
-            b[i].qs[j] = static_cast<int8_t>(std::round(src[j] * id));
+            b[i].qs[j] = static_cast<int8_t>(round_half_away_small(src[j] * id));
             qsum += b[i].qs[j];
         }
         b[i].d = fp32_to_fp16(d);

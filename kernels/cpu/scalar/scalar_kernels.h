@@ -15,6 +15,22 @@
 
 namespace ember::cpu {
 
+// Rounding of values already scaled into an int8 range (|x| < 2^22), as branch-free integer
+// code so the activation quantizers' loops vectorize (std::round and std::nearbyint are libm
+// calls on baseline x86-64). Exact: x - trunc(x) is representable. Neither adds to the product
+// that produced x, so FMA contraction cannot change a result.
+inline int round_half_away_small(float x) {  // std::round
+    const int t = static_cast<int>(x);
+    const float frac = x - static_cast<float>(t);
+    return t + (frac >= 0.5f) - (frac <= -0.5f);
+}
+inline int round_half_even_small(float x) {  // std::nearbyint in the default rounding mode
+    const int t = static_cast<int>(x);
+    const float frac = x - static_cast<float>(t);
+    const int odd = t & 1;
+    return t + (frac > 0.5f) - (frac < -0.5f) + ((frac == 0.5f) & odd) - ((frac == -0.5f) & odd);
+}
+
 // ---- float types (float_types.cpp) ----
 void dequantize_row_f32(const void *src, float *dst, int64_t n);
 void quantize_row_f32(const float *src, void *dst, int64_t n, const float *importance);

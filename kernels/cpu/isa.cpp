@@ -186,7 +186,13 @@ IsaLevel active_isa_level() {
 const IsaKernels &isa_kernels(IsaLevel level) {
     static std::array<IsaKernels, kAllLevels.size()> tables;
     static std::array<std::once_flag, kAllLevels.size()> once;
-    if (!isa_compiled(level) || !isa_cpu_supports(level)) {
+    // Hot: called per matmul, so availability is computed once rather than per call.
+    static const std::array<bool, kAllLevels.size()> available = [] {
+        std::array<bool, kAllLevels.size()> a{};
+        for (IsaLevel l : kAllLevels) a[static_cast<size_t>(l)] = isa_compiled(l) && isa_cpu_supports(l);
+        return a;
+    }();
+    if (!available[static_cast<size_t>(level)]) {
         fail(EMBER_ERR_UNSUPPORTED, std::string("kernel level ") + isa_name(level) +
                                         " is not available (available: " + available_list() + ")");
     }

@@ -145,6 +145,21 @@ void attend_row_by_row(const AttentionParams &a, const float *q, const float *ma
     for (int64_t i = 0; i < hd; ++i) out[i] = acc[i] * inv;
 }
 
+// acc[i] += p[j] * vals[j][i] for j = 0..n-1 in order, `width` accumulator lanes at a time kept
+// in registers (width divides hd): each lane's FMAs run in the same order as a plain loop.
+// Always inlined, so it is compiled for each clone of its caller.
+template <int64_t width>
+[[gnu::always_inline]] inline void add_weighted_rows(const float *p, const float *vals, int64_t n, int64_t hd, float *acc) {
+    for (int64_t i0 = 0; i0 < hd; i0 += width) {
+        float o[width];
+        std::copy(acc + i0, acc + i0 + width, o);
+        for (int64_t j = 0; j < n; ++j)
+#pragma omp simd
+            for (int64_t l = 0; l < width; ++l) o[l] = std::fma(p[j], vals[j * hd + i0 + l], o[l]);
+        std::copy(o, o + width, acc + i0);
+    }
+}
+
 // Tiled: per block of kTile cells, the scores, one rescale to the block's maximum, the
 // exponentials and their sum, then the weighted values (all in F32).
 EMBER_FMA_CLONES
@@ -158,14 +173,20 @@ void attend_tiled(const AttentionParams &a, const float *q, const float *mask, S
         if (std::all_of(mask + c0, mask + c0 + n, [](float m) { return m == kHidden; })) continue;
 
         const float *keys_t = w.key_blocks.data() + (c0 / kTile) * hd * kTile;  // [hd][kTile]
-        std::fill(scores, scores + kTile, 0.0f);
+        // The block's scores accumulate in a local array (registers): accumulating in `scores`
+        // itself would chain every FMA through a store and a reload.
+        float s_acc[kTile] = {};
         for (int64_t i = 0; i < hd; ++i)
-            for (int64_t j = 0; j < kTile; ++j) scores[j] = std::fma(q[i], keys_t[i * kTile + j], scores[j]);
-        float block_max = kHidden;
-        for (int64_t j = 0; j < kTile; ++j) {
-            scores[j] = j < n ? scores[j] * a.scale + mask[c0 + j] : kHidden;
-            block_max = std::max(block_max, scores[j]);
-        }
+#pragma omp simd
+            for (int64_t j = 0; j < kTile; ++j) s_acc[j] = std::fma(q[i], keys_t[i * kTile + j], s_acc[j]);
+        for (int64_t j = 0; j < n; ++j) scores[j] = s_acc[j] * a.scale + mask[c0 + j];
+        std::fill(scores + n, scores + kTile, kHidden);
+        // The maximum in 16 independent lanes so that it vectorizes (max is exact in any order).
+        float lane_max[kLanes];
+        std::fill(lane_max, lane_max + kLanes, kHidden);
+        for (int64_t j0 = 0; j0 < kTile; j0 += kLanes)
+            for (int64_t l = 0; l < kLanes; ++l) lane_max[l] = std::max(lane_max[l], scores[j0 + l]);
+        const float block_max = *std::max_element(lane_max, lane_max + kLanes);
         if (block_max > running_max) {
             const float rescale = std::exp(running_max - block_max);
             for (int64_t i = 0; i < hd; ++i) acc[i] *= rescale;
@@ -179,11 +200,13 @@ void attend_tiled(const AttentionParams &a, const float *q, const float *mask, S
             block_sum += static_cast<double>(sum16(scores + j0));
         }
         sum = static_cast<float>(static_cast<double>(sum) + block_sum);
-        for (int64_t j = 0; j < n; ++j) {
-            const float p = scores[j];
-            const float *val = w.values.data() + (c0 + j) * hd;
-            for (int64_t i = 0; i < hd; ++i) acc[i] = std::fma(p, val[i], acc[i]);
-        }
+        const float *vals = w.values.data() + c0 * hd;
+        if (hd % 64 == 0)
+            add_weighted_rows<64>(scores, vals, n, hd, acc);
+        else if (hd % 32 == 0)
+            add_weighted_rows<32>(scores, vals, n, hd, acc);
+        else
+            add_weighted_rows<kLanes>(scores, vals, n, hd, acc);
     }
     const float inv = sum == 0.0f ? 0.0f : 1.0f / sum;
     for (int64_t i = 0; i < hd; ++i) out[i] = acc[i] * inv;

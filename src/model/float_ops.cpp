@@ -46,25 +46,27 @@ float exp_approx(float x) { return exp_poly(x); }
 
 EMBER_FMA_CLONES
 void exp_approx_rows(const float *x, float *y, int64_t n) {
-    // Scaling by 2^n is exact while the result stays a normal float; the rare values whose n
-    // is outside [-126, 127] (or that are NaN) are redone one by one. Chunks of 16 keep their
-    // inputs aside, so y may be x.
+    // Scaling by 2^n is exact while the result stays a normal float. For n <= -151 (masked
+    // scores: x = -inf) the result is exactly 0, since e^b < 2^0.5 and 2^-150 rounds to 0.
+    // The rare rest (subnormal results, overflow, NaN) is redone one by one. Chunks of 16 keep
+    // their inputs aside, so y may be x.
     constexpr int64_t kChunk = 16;
     for (int64_t i0 = 0; i0 < n; i0 += kChunk) {
         const int64_t m = std::min(kChunk, n - i0);
         float in[kChunk];
         std::memcpy(in, x + i0, static_cast<size_t>(m) * sizeof(float));
-        bool all_normal = true;
+        int redo = 0;
         for (int64_t i = 0; i < m; ++i) {
             const float e = exp_exponent(in[i]);
-            const bool normal = e >= -126.0f && e <= 127.0f;
-            all_normal &= normal;
-            y[i0 + i] = exp_reduced(in[i], e) * pow2(normal ? e : 0.0f);
+            const bool normal = (e >= -126.0f) & (e <= 127.0f), zero = e <= -151.0f;  // &: no branch
+            redo |= !(normal | zero);
+            const float r = exp_reduced(in[i], e) * pow2(normal ? e : 0.0f);
+            y[i0 + i] = zero ? 0.0f : r;
         }
-        if (all_normal) continue;
+        if (redo == 0) continue;
         for (int64_t i = 0; i < m; ++i) {
             const float e = exp_exponent(in[i]);
-            if (!(e >= -126.0f && e <= 127.0f)) y[i0 + i] = exp_poly(in[i]);
+            if (!(e >= -126.0f && e <= 127.0f) && !(e <= -151.0f)) y[i0 + i] = exp_poly(in[i]);
         }
     }
 }

@@ -100,14 +100,20 @@ void block_weights(const float *importance, int64_t offset, float *w) {
 
 // The signed value of largest magnitude.
 float signed_absmax(const float *v, int n) {
-    float amax = 0.0f, max = 0.0f;
-    for (int i = 0; i < n; ++i) {
-        if (std::fabs(v[i]) > amax) {
-            amax = std::fabs(v[i]);
-            max = v[i];
-        }
-    }
-    return max;
+    // Two passes: the largest magnitude (in 8 independent lanes, so that it vectorizes; max is
+    // exact in any order), then the first value that has it. NaNs are skipped, as the strict
+    // > of a one-pass search skips them.
+    float lane[8] = {};
+    int i = 0;
+    for (; i + 8 <= n; i += 8)
+        for (int l = 0; l < 8; ++l) lane[l] = std::max(lane[l], std::fabs(v[i + l]));
+    for (; i < n; ++i) lane[0] = std::max(lane[0], std::fabs(v[i]));
+    float amax = 0.0f;
+    for (float m : lane) amax = std::max(amax, m);
+    if (amax == 0.0f) return 0.0f;
+    for (i = 0; i < n; ++i)
+        if (std::fabs(v[i]) == amax) return v[i];
+    return 0.0f;
 }
 
 // Affine sub-blocks (Q2_K, Q4_K, Q5_K): x ~ (d*sc) * q - (dmin*mn). Given the half super-scales,

@@ -5,8 +5,9 @@
 #  2. the same suite under AddressSanitizer + UndefinedBehaviorSanitizer (conformance at the
 #     best ISA level only: the per-level runs repeat the same code under the sanitizers; the
 #     "heavy" toolchain run, minutes of decoding, is left to the release stage);
-#  3. the GGUF reader under libFuzzer for EMBER_FUZZ_SECONDS (default 60);
-#  4. the NEON / NEON-dotprod kernels, cross-compiled and run under qemu-aarch64.
+#  3. a clang build of the library and programs (warnings are errors), so it stays portable;
+#  4. the GGUF reader under libFuzzer for EMBER_FUZZ_SECONDS (default 60);
+#  5. the NEON / NEON-dotprod kernels, cross-compiled and run under qemu-aarch64.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/install-deps.sh
@@ -29,6 +30,10 @@ cmake --build --preset asan -j"$JOBS"
 stage "asan+ubsan tests"
 ctest --preset asan -j"$JOBS" -E "^test_conformance_" -LE heavy | tee -a "$LOG"
 
+stage "clang build"
+cmake --preset clang -DEMBER_WERROR=ON >/dev/null
+cmake --build --preset clang -j"$JOBS"
+
 stage "fuzzing the GGUF reader for ${FUZZ_SECONDS}s"
 scripts/fuzz-gguf.sh "$FUZZ_SECONDS"
 
@@ -36,7 +41,7 @@ stage "NEON kernels under qemu"
 EMBER_JOBS="$JOBS" scripts/test-neon.sh build/aarch64
 
 # Every stage passed (set -e stops at the first failure): CTest tests of both builds, plus the
-# fuzzing and NEON stages.
+# fuzzing and NEON stages (the clang build is a build check, not counted).
 tests=$(awk '/tests failed out of/ {n += $NF} END {print n + 0}' "$LOG")
 stage "done"
 echo "$((tests + 2)) passed, 0 failed"

@@ -19,7 +19,7 @@ constexpr uint8_t kFlagEog = 1;
 constexpr const char *kEndOfGenerationTexts[] = {
     "<|eot_id|>", "<|im_end|>", "<|end|>", "<end_of_turn>", "<|endoftext|>", "<|eom_id|>", "<EOT>",
     "_<EOT>", "<|end_of_text|>",
-    "<\xEF\xBD\x9C" "end\xE2\x96\x81of\xE2\x96\x81sentence\xEF\xBD\x9C>",  // DeepSeek's <｜end▁of▁sentence｜>
+    "<｜end▁of▁sentence｜>",  // DeepSeek's (fullwidth bars, U+2581 spaces; the source is UTF-8)
 };
 // Candidates for the end-of-turn token when the file names none, most specific first.
 constexpr const char *kEndOfTurnTexts[] = {

@@ -134,10 +134,19 @@ bool isa_cpu_supports(IsaLevel level) {
     return false;
 }
 
+bool isa_available(IsaLevel level) {
+    static const std::array<bool, kAllLevels.size()> available = [] {
+        std::array<bool, kAllLevels.size()> a{};
+        for (IsaLevel l : kAllLevels) a[static_cast<size_t>(l)] = isa_compiled(l) && isa_cpu_supports(l);
+        return a;
+    }();
+    return available[static_cast<size_t>(level)];
+}
+
 std::vector<IsaLevel> available_isa_levels() {
     std::vector<IsaLevel> levels;
     for (IsaLevel level : kAllLevels)
-        if (isa_compiled(level) && isa_cpu_supports(level)) levels.push_back(level);
+        if (isa_available(level)) levels.push_back(level);
     return levels;
 }
 
@@ -186,13 +195,7 @@ IsaLevel active_isa_level() {
 const IsaKernels &isa_kernels(IsaLevel level) {
     static std::array<IsaKernels, kAllLevels.size()> tables;
     static std::array<std::once_flag, kAllLevels.size()> once;
-    // Hot: called per matmul, so availability is computed once rather than per call.
-    static const std::array<bool, kAllLevels.size()> available = [] {
-        std::array<bool, kAllLevels.size()> a{};
-        for (IsaLevel l : kAllLevels) a[static_cast<size_t>(l)] = isa_compiled(l) && isa_cpu_supports(l);
-        return a;
-    }();
-    if (!available[static_cast<size_t>(level)]) {
+    if (!isa_available(level)) {
         fail(EMBER_ERR_UNSUPPORTED, std::string("kernel level ") + isa_name(level) +
                                         " is not available (available: " + available_list() + ")");
     }

@@ -29,7 +29,9 @@ bool isa_from_name(const std::string &name, IsaLevel *out);
 bool isa_compiled(IsaLevel level);
 // The running CPU can execute `level` (independent of what was compiled).
 bool isa_cpu_supports(IsaLevel level);
-// Compiled and supported, from scalar up to the best one.
+// Compiled and supported (computed once: the kernel table lookup asks on every matmul).
+bool isa_available(IsaLevel level);
+// Every available level, from scalar up to the best one.
 std::vector<IsaLevel> available_isa_levels();
 IsaLevel best_isa_level();
 

@@ -33,6 +33,11 @@ inline float pow2(float n) {
     return f;
 }
 
+// Where exp_approx_rows' vector path is exact: 2^n a normal float, or n so small that the
+// result is 0 (e^b < 2^0.5 and 2^-150 rounds to 0). `&`/`|`, not `&&`/`||`: no branches.
+inline bool exp_scale_normal(float n) { return (n >= -126.0f) & (n <= 127.0f); }
+inline bool exp_underflows(float n) { return n <= -151.0f; }
+
 inline float exp_poly(float x) {
     const float n = exp_exponent(x);
     if (std::isnan(n)) return n;
@@ -46,10 +51,9 @@ float exp_approx(float x) { return exp_poly(x); }
 
 EMBER_FMA_CLONES
 void exp_approx_rows(const float *x, float *y, int64_t n) {
-    // Scaling by 2^n is exact while the result stays a normal float. For n <= -151 (masked
-    // scores: x = -inf) the result is exactly 0, since e^b < 2^0.5 and 2^-150 rounds to 0.
-    // The rare rest (subnormal results, overflow, NaN) is redone one by one. Chunks of 16 keep
-    // their inputs aside, so y may be x.
+    // Vectorized where exact (exp_scale_normal, exp_underflows: masked scores, x = -inf, give
+    // 0); the rare rest (subnormal results, overflow, NaN) is redone one by one. Chunks of 16
+    // keep their inputs aside, so y may be x.
     constexpr int64_t kChunk = 16;
     for (int64_t i0 = 0; i0 < n; i0 += kChunk) {
         const int64_t m = std::min(kChunk, n - i0);
@@ -58,7 +62,7 @@ void exp_approx_rows(const float *x, float *y, int64_t n) {
         int redo = 0;
         for (int64_t i = 0; i < m; ++i) {
             const float e = exp_exponent(in[i]);
-            const bool normal = (e >= -126.0f) & (e <= 127.0f), zero = e <= -151.0f;  // &: no branch
+            const bool normal = exp_scale_normal(e), zero = exp_underflows(e);
             redo |= !(normal | zero);
             const float r = exp_reduced(in[i], e) * pow2(normal ? e : 0.0f);
             y[i0 + i] = zero ? 0.0f : r;
@@ -66,7 +70,7 @@ void exp_approx_rows(const float *x, float *y, int64_t n) {
         if (redo == 0) continue;
         for (int64_t i = 0; i < m; ++i) {
             const float e = exp_exponent(in[i]);
-            if (!(e >= -126.0f && e <= 127.0f) && !(e <= -151.0f)) y[i0 + i] = exp_poly(in[i]);
+            if (!(exp_scale_normal(e) | exp_underflows(e))) y[i0 + i] = exp_poly(in[i]);
         }
     }
 }

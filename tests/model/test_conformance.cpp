@@ -80,7 +80,7 @@ bool isa_runnable() {
     if (!env || !*env) return true;
     cpu::IsaLevel level;
     if (!cpu::isa_from_name(env, &level)) return true;  // let the kernels report the bad name
-    return cpu::isa_compiled(level) && cpu::isa_cpu_supports(level);
+    return cpu::isa_available(level);
 }
 
 }  // namespace

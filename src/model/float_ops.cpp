@@ -70,7 +70,7 @@ void exp_approx_rows(const float *x, float *y, int64_t n) {
         if (redo == 0) continue;
         for (int64_t i = 0; i < m; ++i) {
             const float e = exp_exponent(in[i]);
-            if (!(exp_scale_normal(e) | exp_underflows(e))) y[i0 + i] = exp_poly(in[i]);
+            if (!exp_scale_normal(e) && !exp_underflows(e)) y[i0 + i] = exp_poly(in[i]);
         }
     }
 }

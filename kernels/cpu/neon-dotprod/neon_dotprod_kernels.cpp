@@ -2,7 +2,11 @@
 // in one instruction.
 #define EMBER_NEON_DOTPROD 1
 #include "cpu/neon/neon_vec_dot.inc"
+#include "cpu/neon/neon_gemm.inc"
 
 namespace ember::cpu {
-void fill_neon_dotprod_kernels(IsaKernels &k) { fill_neon_table(k); }
+void fill_neon_dotprod_kernels(IsaKernels &k) {
+    fill_neon_table(k);
+    fill_neon_gemm(k);
+}
 }  // namespace ember::cpu

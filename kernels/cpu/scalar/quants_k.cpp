@@ -337,7 +337,7 @@ void quantize_row_q4_k(const float *src, void *dst, int64_t n, const float *impo
 }
 
 namespace {
-// Shared by Q4_K and Q5_K once the codes are decoded.
+// Q5_K, once the codes are decoded: exact integer sums per super-block, then float.
 float dot_k4_block(uint16_t d, uint16_t dmin, const uint8_t *scales, const uint8_t *q, const block_q8_K &a) {
     int isum = 0, msum = 0;
     for (int j = 0; j < 8; ++j) {
@@ -352,16 +352,34 @@ float dot_k4_block(uint16_t d, uint16_t dmin, const uint8_t *scales, const uint8
 }
 }  // namespace
 
+// Q4_K's dot rounds exactly as llama.cpp's interleaved Q4_K GEMM (the kernel behind its
+// reference logits on AVX2+ CPUs): per 64 values an exact integer sum, scales and mins applied,
+// then one FMA into the scale chain and one into the min chain; the two chains are subtracted
+// once at the end. Every level reproduces this bit for bit (the integer parts are exact), so the
+// logits do not depend on the ISA level.
 void vec_dot_q4_k_q8_k(int64_t n, float *out, const void *weights, const void *activations) {
     const block_q4_K *w = static_cast<const block_q4_K *>(weights);
     const block_q8_K *a = static_cast<const block_q8_K *>(activations);
     uint8_t q[QK_K];
-    float sum = 0.0f;
+    float acc = 0.0f, acc_min = 0.0f;
     for (int64_t i = 0; i < n / QK_K; ++i) {
         decode_q4_k(w[i].qs, q);
-        sum += dot_k4_block(w[i].d, w[i].dmin, w[i].scales, q, a[i]);
+        const float ds = fp16_to_fp32(w[i].d) * a[i].d, dm = fp16_to_fp32(w[i].dmin) * a[i].d;
+        for (int pair = 0; pair < 4; ++pair) {
+            int isum = 0, msum = 0;
+            for (int j = 2 * pair; j < 2 * pair + 2; ++j) {
+                uint8_t sc, mn;
+                unpack_scale_min_k4(j, w[i].scales, &sc, &mn);
+                int s = 0;
+                for (int l = 0; l < 32; ++l) s += q[32 * j + l] * a[i].qs[32 * j + l];
+                isum += sc * s;
+                msum += mn * (a[i].bsums[2 * j] + a[i].bsums[2 * j + 1]);
+            }
+            acc = std::fma(static_cast<float>(isum), ds, acc);
+            acc_min = std::fma(static_cast<float>(msum), dm, acc_min);
+        }
     }
-    *out = sum;
+    *out = acc - acc_min;
 }
 
 // ---- Q5_K: 8 x 32, 5-bit codes, 6-bit scale and min ----
@@ -447,22 +465,31 @@ void quantize_row_q6_k(const float *src, void *dst, int64_t n, const float *impo
     }
 }
 
+// Q6_K's dot rounds exactly as llama.cpp's x86 Q6_K dot (its reference logits use it): 8 integer
+// lanes, lane l holding values 4l..4l+3 of every 32 (codes 0..63, scales applied) minus 32 times
+// the scaled activation sums of 16-groups 2l and 2l+1 (the -32 offset); per super-block one FMA
+// per lane; then the lanes are summed pairwise as (0+4 + 2+6) + (1+5 + 3+7).
 void vec_dot_q6_k_q8_k(int64_t n, float *out, const void *weights, const void *activations) {
     const block_q6_K *w = static_cast<const block_q6_K *>(weights);
     const block_q8_K *a = static_cast<const block_q8_K *>(activations);
     int8_t q[QK_K];
-    float sum = 0.0f;
+    float acc[8] = {};
     for (int64_t i = 0; i < n / QK_K; ++i) {
         decode_q6_k(w[i], q);
-        int isum = 0;
-        for (int j = 0; j < 16; ++j) {
-            int s = 0;
-            for (int l = 0; l < 16; ++l) s += q[16 * j + l] * a[i].qs[16 * j + l];
-            isum += w[i].scales[j] * s;
+        const float d = a[i].d * fp16_to_fp32(w[i].d);
+        for (int lane = 0; lane < 8; ++lane) {
+            int isum = 0;
+            for (int g = 0; g < 8; ++g)
+                for (int t = 0; t < 4; ++t) {
+                    const int e = 32 * g + 4 * lane + t;
+                    isum += w[i].scales[e / 16] * (q[e] + 32) * a[i].qs[e];
+                }
+            isum -= 32 * (a[i].bsums[2 * lane] * w[i].scales[2 * lane] + a[i].bsums[2 * lane + 1] * w[i].scales[2 * lane + 1]);
+            acc[lane] = std::fma(d, static_cast<float>(isum), acc[lane]);
         }
-        sum += fp16_to_fp32(w[i].d) * a[i].d * static_cast<float>(isum);
     }
-    *out = sum;
+    const float r0 = acc[4] + acc[0], r1 = acc[5] + acc[1], r2 = acc[6] + acc[2], r3 = acc[7] + acc[3];
+    *out = (r0 + r2) + (r1 + r3);
 }
 
 // ---- Q8_K: activations ----

@@ -4,6 +4,8 @@
 //   gemm/TYPE/LEVEL/OUTxIN/tokens:N/threads:T   N tokens (prompt processing); counter GFLOPS =
 //                                      2*OUT*IN*N per second (1e9)
 //   bandwidth/read/threads:T           a streaming sum over 256 MiB: the machine's read bandwidth
+// Shapes: 2048x2048 and 5632x2048 (GEMV) / 2048x2048 (GEMM), which the L3 cache holds, and a
+// model-sized 14336x4096, which it does not.
 // Filter with --benchmark_filter (see RESULTS.md for the runs behind the table).
 #include <benchmark/benchmark.h>
 
@@ -131,6 +133,17 @@ void register_all() {
                         ->UseRealTime()
                         ->Unit(benchmark::kMillisecond);
                 }
+                // A model-sized matrix (Llama-3-8B's FFN, 14336x4096: 62 MB in Q8_0) that no cache
+                // holds: one token streams it from memory, 128 tokens reuse it.
+                const std::string model = "14336x4096";
+                benchmark::RegisterBenchmark(("gemv/" + prefix + model + t).c_str(), bench_matmul, level, type,
+                                             14336, 4096, 1, threads)
+                    ->UseRealTime()
+                    ->Unit(benchmark::kMicrosecond);
+                benchmark::RegisterBenchmark(("gemm/" + prefix + model + "/tokens:128" + t).c_str(), bench_matmul,
+                                             level, type, 14336, 4096, 128, threads)
+                    ->UseRealTime()
+                    ->Unit(benchmark::kMillisecond);
             }
         }
     }

@@ -116,6 +116,20 @@ def main():
             print(f"| {t} | {l} | {f(g[128, 1])} / {f(g[512, 1])} | {f(g[128, 2])} / {f(g[512, 2])} | "
                   f"{f(gv)} | {r(g[128, 1])} | {r(g[512, 1])} |")
     print()
+    model = "14336x4096"
+    if any(n.startswith("gemm/") and model in n for n in runs):
+        print(f"### A model-sized matrix ({model}), 1 thread: GEMV from memory vs GEMM(128)\n")
+        print("| type | level | GEMV GB/s | GEMV GFLOP/s | GEMM(128) GFLOP/s | GEMM ÷ GEMV |")
+        print("|---|---|---|---|---|---|")
+        for t in types:
+            for l in levels:
+                name = f"gemv/{t}/{l}/{model}/threads:1"
+                gv, gm = rate(runs, name, "flops"), rate(runs, f"gemm/{t}/{l}/{model}/tokens:128/threads:1", "flops")
+                if gv is None or gm is None:
+                    continue
+                gbps = BYTES[name] / rate(runs, name, "time") * 1e-9
+                print(f"| {t} | {l} | {gbps:.1f} | {gv:.1f} | {gm:.1f} | {gm / gv:.1f}× |")
+        print()
     for th in (1, 2):
         s = rate(runs, f"bandwidth/read/threads:{th}", "time")
         if s is not None:

@@ -98,13 +98,14 @@ TEST_CASE("matmul matches the scalar reference at every level", "[matmul]") {
 }
 
 TEST_CASE("matmul handles every token count from 1 to 65", "[matmul]") {
-    // Token counts off the GEMM register tile (4) and token block (64), for every type and level;
-    // 7 rows = one full 4-row tile and a partial one.
+    // Token counts off the GEMM register tiles (2 or 4) and token block (64), for every type and
+    // level; 11 rows = full 4-row tiles and a partial one, one full 8-row (AVX2 row-lane) tile and
+    // a partial one.
     std::mt19937 rng(7);
     for (TensorType type : weight_types()) {
         const int64_t n_in = 256;
         for (int64_t n_tokens = 1; n_tokens <= 65; ++n_tokens) {
-            const Problem p = make_problem(rng, type, n_in, 7, n_tokens);
+            const Problem p = make_problem(rng, type, n_in, 11, n_tokens);
             for (IsaLevel level : available_isa_levels()) check_matmul(p, level, n_tokens % 2 + 1);
         }
     }

@@ -4,6 +4,8 @@
 //   gemm/TYPE/LEVEL/OUTxIN/tokens:N/threads:T   N tokens (prompt processing); counter GFLOPS =
 //                                      2*OUT*IN*N per second (1e9)
 //   bandwidth/read/threads:T           a streaming sum over 256 MiB: the machine's read bandwidth
+//   peak/...                           the AVX2 GEMM step's int8 throughput ceiling
+//                                      (int8_dot_peak.cpp)
 // Shapes: 2048x2048 and 5632x2048 (GEMV) / 2048x2048 (GEMM), which the L3 cache holds, and a
 // model-sized 14336x4096, which it does not.
 // Filter with --benchmark_filter (see RESULTS.md for the runs behind the table).

@@ -98,9 +98,9 @@ TEST_CASE("matmul matches the scalar reference at every level", "[matmul]") {
 }
 
 TEST_CASE("matmul handles every token count from 1 to 65", "[matmul]") {
-    // Token counts off the GEMM register tiles (2 or 4) and token block (64), for every type and
-    // level; 11 rows = full 4-row tiles and a partial one, one full 8-row (AVX2 row-lane) tile and
-    // a partial one.
+    // Token counts off the GEMM register tiles (3, 4 or 6 tokens, split evenly) and token block
+    // (64), for every type and level; 11 rows = full 4-row tiles and a partial one, one full 8-row
+    // (AVX2 row-lane) tile and a partial one.
     std::mt19937 rng(7);
     for (TensorType type : weight_types()) {
         const int64_t n_in = 256;

@@ -18,10 +18,15 @@ function(ember_register_objects area target)
   set_property(GLOBAL APPEND PROPERTY EMBER_ALL_OBJECT_TARGETS ${target})
 endfunction()
 
-# ember_add_area(AREA [DEPS dep...]): an OBJECT library from every .cpp in this directory.
+# ember_add_area(AREA [DEPS dep...] [SUBDIRS dir...]): an OBJECT library from every .cpp in this
+# directory (and in the listed subdirectories).
 function(ember_add_area area)
-  cmake_parse_arguments(A "" "" "DEPS" ${ARGN})
+  cmake_parse_arguments(A "" "" "DEPS;SUBDIRS" ${ARGN})
   file(GLOB srcs CONFIGURE_DEPENDS ${CMAKE_CURRENT_SOURCE_DIR}/*.cpp)
+  foreach(dir ${A_SUBDIRS})
+    file(GLOB sub CONFIGURE_DEPENDS ${CMAKE_CURRENT_SOURCE_DIR}/${dir}/*.cpp)
+    list(APPEND srcs ${sub})
+  endforeach()
   set_property(GLOBAL PROPERTY EMBER_AREA_KNOWN_${area} TRUE)
   if(NOT srcs)  # an area still being written: nothing to build yet
     add_library(ember_${area} INTERFACE)

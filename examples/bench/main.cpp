@@ -32,8 +32,8 @@ const char *kUsage =
     "  -n N,...       generated tokens (default 128; 0 skips tg)\n"
     "  -t N,...       threads (default 2)\n"
     "  -r N           repetitions (default 3)\n"
-    "  -ngl L         GPU layers: accepted for llama-bench compatibility; Ember has no GPU backend\n"
-    "                 yet and runs on the CPU (a warning says so)\n"
+    "  -ngl L         layers to offload (the last L; -1: all, with the output head); without a\n"
+    "                 GPU backend a warning says so and everything runs on the CPU\n"
     "  -o md|json     a markdown table (default), or one JSON line per test with peer bench's keys:\n"
     "                 pp_tok_s pp_min pp_max tg_tok_s tg_min tg_max n_prompt n_gen threads reps\n"
     "                 engine model\n"
@@ -44,7 +44,7 @@ struct Options {
     std::vector<uint32_t> n_prompt{512}, n_gen{128}, threads{2};
     uint32_t reps = 3;
     bool json = false;
-    bool ngl_given = false;
+    int32_t n_gpu_layers = 0;
 };
 
 std::vector<std::string> split_list(const std::string &text) {
@@ -83,10 +83,8 @@ bool parse_args(int argc, char **argv, Options &o) {
         else if (a == "-n") o.n_gen = parse_list(a, v, 0);
         else if (a == "-t") o.threads = parse_list(a, v, 1);
         else if (a == "-r") o.reps = parse_list(a, v, 1).front();
-        else if (a == "-ngl") {
-            cli::parse_count(a, v);
-            o.ngl_given = true;
-        } else if (a == "-o") {
+        else if (a == "-ngl") o.n_gpu_layers = cli::parse_gpu_layers(a, v);
+        else if (a == "-o") {
             if (v != "md" && v != "json") throw cli::UsageError("-o takes md or json, not '" + v + "'");
             o.json = v == "json";
         } else throw cli::UsageError("unknown argument '" + a + "'");
@@ -235,11 +233,13 @@ void print_md_rows(const TestResult &t) {
 int bench_main(int argc, char **argv) {
     Options o;
     if (!parse_args(argc, argv, o)) return cli::kExitOk;
-    if (o.ngl_given) std::fprintf(stderr, "ember-bench: warning: -ngl: Ember has no GPU backend yet; running on the CPU\n");
 
     bool header = false;
     for (const std::string &path : o.models) {
-        auto model = Model::load(path);
+        ModelParams mp;
+        mp.n_gpu_layers = o.n_gpu_layers;
+        auto model = Model::load(path, mp);
+        for (const std::string &w : model->warnings()) std::fprintf(stderr, "ember-bench: warning: %s\n", w.c_str());
         for (uint32_t threads : o.threads)
             for (uint32_t np : o.n_prompt)
                 for (uint32_t ng : o.n_gen) {

@@ -17,7 +17,7 @@ const char kUsage[] =
     "  -n N                at most N tokens per reply (default: until the model ends its turn)\n"
     "  -c N                context size (default: the model's)\n"
     "  -t N                threads (default: all)\n"
-    "  -ngl N              layers to offload to a GPU\n"
+    "  -ngl N              layers to offload to a GPU (the last N; -1: all)\n"
     "  --temp T --top-k K --top-p P --min-p P --repeat-penalty R --seed S   sampling (--temp 0: greedy)\n"
     "  --ignore-eos        keep generating past end-of-generation tokens (until -n or a full context)\n"
     "  --verbose           report prompt and generation speed after each reply\n"
@@ -62,7 +62,7 @@ bool parse_options(int argc, char **argv, Options &o) {
         else if (a == "-n") o.n_predict = static_cast<int32_t>(to_int(a, value(), -1, 1 << 30));
         else if (a == "-c") o.n_ctx = static_cast<uint32_t>(to_int(a, value(), 0, 1 << 24));
         else if (a == "-t") o.n_threads = static_cast<int32_t>(to_int(a, value(), 0, 1024));
-        else if (a == "-ngl") o.n_gpu_layers = static_cast<int32_t>(to_int(a, value(), 0, 100000));
+        else if (a == "-ngl") o.n_gpu_layers = static_cast<int32_t>(to_int(a, value(), -1, 100000));
         else if (a == "--temp") o.sampling.temperature = to_float(a, value());
         else if (a == "--top-k") o.sampling.top_k = static_cast<int32_t>(to_int(a, value(), 0, 1 << 30));
         else if (a == "--top-p") o.sampling.top_p = to_float(a, value());

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <cerrno>
+#include <cstdint>
 #include <cstdio>
 #include <cstdlib>
 #include <exception>
@@ -47,6 +48,13 @@ inline unsigned long long parse_count(const std::string &option, const std::stri
     const unsigned long long v = std::strtoull(text.c_str(), &end, 10);
     if (errno != 0 || *end != '\0') throw UsageError(option + " needs a non-negative integer, got '" + text + "'");
     return v;
+}
+
+// Parses -ngl's value: a layer count, or -1 for all layers (llama.cpp's meaning).
+inline int32_t parse_gpu_layers(const std::string &option, const std::string &text) {
+    if (text == "-1") return -1;
+    const unsigned long long v = parse_count(option, text);
+    return v > 1000000 ? 1000000 : static_cast<int32_t>(v);
 }
 
 // Parses a size like 2G, 500M, 4096 (K/M/G are powers of 1024), or throws UsageError.

@@ -19,17 +19,18 @@
 namespace {
 
 const char *kUsage =
-    "usage: ember-eval -m MODEL -f PROMPT_FILE [--dump-logits OUT.bin] [--greedy N] [-t N] [-c N]\n"
+    "usage: ember-eval -m MODEL -f PROMPT_FILE [--dump-logits OUT.bin] [--greedy N] [-t N] [-c N] [-ngl L]\n"
     "  -m MODEL              GGUF model\n"
     "  -f PROMPT_FILE        prompt text (trailing newlines removed)\n"
     "  --dump-logits OUT.bin write int32 n_tokens, int32 n_vocab, int32 tokens[], float32 logits[][]\n"
     "  --greedy N            print N greedy continuation token ids and their text (default 0)\n"
     "  -t N                  threads (default: hardware threads)\n"
-    "  -c N                  context size (default: prompt + N)\n";
+    "  -c N                  context size (default: prompt + N)\n"
+    "  -ngl L                layers to offload (the last L; -1: all, with the output head)\n";
 
 struct Options {
     std::string model, prompt_file, dump_path;
-    int greedy = 0, threads = 0, n_ctx = 0;
+    int greedy = 0, threads = 0, n_ctx = 0, n_gpu_layers = 0;
 };
 
 [[noreturn]] void usage_error(const std::string &msg) {
@@ -61,6 +62,7 @@ Options parse_args(int argc, char **argv) {
         else if (a == "--greedy") o.greedy = parse_int(a, v, 0);
         else if (a == "-t") o.threads = parse_int(a, v, 1);
         else if (a == "-c") o.n_ctx = parse_int(a, v, 1);
+        else if (a == "-ngl") o.n_gpu_layers = std::string(v) == "-1" ? -1 : parse_int(a, v, 0);
         else usage_error("unknown argument '" + a + "'");
     }
     if (o.model.empty()) usage_error("-m MODEL is required");
@@ -97,7 +99,10 @@ int32_t argmax(const float *x, int32_t n) {
 
 int run(const Options &o) {
     const std::string text = read_prompt(o.prompt_file);
-    auto model = ember::Model::load(o.model);
+    ember::ModelParams mp;
+    mp.n_gpu_layers = o.n_gpu_layers;
+    auto model = ember::Model::load(o.model, mp);
+    for (const std::string &w : model->warnings()) std::fprintf(stderr, "ember-eval: warning: %s\n", w.c_str());
     const ember::tokenizer::Vocab &vocab = model->require_vocab();
     const std::vector<int32_t> tokens = vocab.tokenize(text, /*add_special=*/true, /*parse_special=*/false);
     if (tokens.empty()) ember::fail(EMBER_ERR_INVALID_ARGUMENT, o.prompt_file + ": the prompt has no tokens");

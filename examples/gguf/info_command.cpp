@@ -10,7 +10,7 @@
 #include "commands.h"
 #include "common/cli.h"
 #include "gguf/gguf_shards.h"
-#include "gguf/memory_estimate.h"
+#include "runtime/memory_estimate.h"
 
 namespace ember::tools {
 
@@ -131,7 +131,7 @@ Totals compute_totals(const gguf::ShardedModel &m) {
     return t;
 }
 
-int print_json(const gguf::ShardedModel &m, const Totals &totals, const gguf::MemoryEstimate &e) {
+int print_json(const gguf::ShardedModel &m, const Totals &totals, const MemoryEstimate &e) {
     using nlohmann::json;
     const gguf::File &meta = m.metadata();
     json out;
@@ -163,7 +163,7 @@ int print_json(const gguf::ShardedModel &m, const Totals &totals, const gguf::Me
     return 0;
 }
 
-int print_text(const gguf::ShardedModel &m, const Totals &totals, const gguf::MemoryEstimate &e) {
+int print_text(const gguf::ShardedModel &m, const Totals &totals, const MemoryEstimate &e) {
     const gguf::File &meta = m.metadata();
     std::printf("file: %s (GGUF v%u, %zu shard%s, %" PRIu64 " bytes, alignment %u)\n", meta.name().c_str(), meta.version(),
                 m.n_shards(), m.n_shards() == 1 ? "" : "s", m.total_bytes(), meta.alignment());
@@ -185,7 +185,7 @@ int print_text(const gguf::ShardedModel &m, const Totals &totals, const gguf::Me
         return 0;
     }
     std::printf("\nmemory estimate (context %" PRIu64 ", F16 KV cache, %u of %u layers on GPU%s):\n", e.n_ctx,
-                e.n_gpu_layers, e.n_layers, e.weights_gpu && e.n_gpu_layers == e.n_layers ? " with output head" : "");
+                e.n_gpu_layers, e.n_layers, e.head_on_gpu ? " with output head" : "");
     std::printf("  %-10s %14s %14s\n", "", "CPU", "GPU");
     std::printf("  %-10s %14s %14s\n", "weights", mib(e.weights_cpu).c_str(), mib(e.weights_gpu).c_str());
     std::printf("  %-10s %14s %14s\n", "KV cache", mib(e.kv_cpu).c_str(), mib(e.kv_gpu).c_str());
@@ -198,7 +198,7 @@ int print_text(const gguf::ShardedModel &m, const Totals &totals, const gguf::Me
 
 int info_command(const std::vector<std::string> &args) {
     std::string path;
-    gguf::MemoryEstimateParams params;
+    MemoryEstimateParams params;
     bool json = false;
     for (size_t i = 0; i < args.size(); ++i) {
         const std::string &a = args[i];
@@ -208,7 +208,7 @@ int info_command(const std::vector<std::string> &args) {
         };
         if (a == "--json") json = true;
         else if (a == "--ctx") params.n_ctx = cli::parse_count(a, value());
-        else if (a == "--ngl") params.n_gpu_layers = static_cast<uint32_t>(std::min<unsigned long long>(cli::parse_count(a, value()), UINT32_MAX));
+        else if (a == "--ngl") params.n_gpu_layers = cli::parse_gpu_layers(a, value());
         else if (!a.empty() && a[0] == '-') throw cli::UsageError("unknown option '" + a + "'");
         else if (path.empty()) path = a;
         else throw cli::UsageError("unexpected argument '" + a + "'");
@@ -216,7 +216,7 @@ int info_command(const std::vector<std::string> &args) {
     if (path.empty()) throw cli::UsageError("info needs a FILE");
     const auto model = gguf::ShardedModel::open(path);
     const Totals totals = compute_totals(*model);
-    const gguf::MemoryEstimate estimate = gguf::estimate_memory(*model, params);
+    const MemoryEstimate estimate = estimate_memory(*model, params);
     return json ? print_json(*model, totals, estimate) : print_text(*model, totals, estimate);
 }
 

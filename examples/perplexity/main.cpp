@@ -17,7 +17,7 @@ namespace {
 using namespace ember;
 
 const char *kUsage =
-    "usage: ember-perplexity -m MODEL -f TEXT [-c N] [-b N] [-t N] [--chunks N] [--kl-base BASE_MODEL]\n"
+    "usage: ember-perplexity -m MODEL -f TEXT [-c N] [-b N] [-t N] [--chunks N] [--kl-base BASE_MODEL] [-ngl L]\n"
     "\n"
     "Perplexity over non-overlapping chunks of N tokens of TEXT, tokenized once with the model's\n"
     "BOS rule. Each chunk starts from an empty context with BOS as its first token (when the model\n"
@@ -30,6 +30,7 @@ const char *kUsage =
     "  -c N                  tokens per chunk (default 512)\n"
     "  -b N                  tokens per decode, a divisor of -c (default: the whole chunk)\n"
     "  -t N                  threads (default: hardware threads)\n"
+    "  -ngl L                layers to offload (the last L; -1: all, with the output head)\n"
     "  --chunks N            evaluate only the first N chunks (default: all)\n"
     "  --kl-base BASE_MODEL  also compare MODEL's distributions with BASE_MODEL's (same vocabulary)\n"
     "                        at the scored positions: mean KL(BASE || MODEL), top-1 agreement,\n"
@@ -41,6 +42,7 @@ const char *kUsage =
 
 struct Options {
     std::string model, text, kl_base;
+    int32_t n_gpu_layers = 0;
     perplexity::Params params;
 };
 
@@ -63,6 +65,7 @@ bool parse_args(int argc, char **argv, Options &o) {
         if (a == "-m") o.model = v;
         else if (a == "-f") o.text = v;
         else if (a == "--kl-base") o.kl_base = v;
+        else if (a == "-ngl") o.n_gpu_layers = cli::parse_gpu_layers(a, v);
         else if (a == "-c") o.params.n_ctx = parse_u32(a, v, 4);
         else if (a == "-b") o.params.n_batch = parse_u32(a, v, 1);
         else if (a == "-t") o.params.n_threads = static_cast<int>(parse_u32(a, v, 1));
@@ -104,9 +107,12 @@ int perplexity_main(int argc, char **argv) {
     if (!parse_args(argc, argv, o)) return cli::kExitOk;
 
     const std::string text = read_text(o.text);
-    auto model = Model::load(o.model);
+    ModelParams mp;
+    mp.n_gpu_layers = o.n_gpu_layers;
+    auto model = Model::load(o.model, mp);
+    for (const std::string &w : model->warnings()) std::fprintf(stderr, "ember-perplexity: warning: %s\n", w.c_str());
     std::unique_ptr<Model> base;
-    if (!o.kl_base.empty()) base = Model::load(o.kl_base);
+    if (!o.kl_base.empty()) base = Model::load(o.kl_base, mp);
 
     const auto t0 = std::chrono::steady_clock::now();
     const std::vector<int32_t> tokens = perplexity::tokenize_text(*model, text);

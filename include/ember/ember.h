@@ -106,7 +106,8 @@ typedef bool (*ember_progress_callback)(float progress, void *user_data);
 
 typedef struct ember_model_params {
     uint32_t struct_size;         /* sizeof(ember_model_params) */
-    int32_t n_gpu_layers;         /* layers to offload; > 0 without a GPU backend: warning, CPU */
+    int32_t n_gpu_layers;         /* the last N layers go to the GPU; N > n_layer or -1: all of
+                                     them and the output head; without a GPU backend: warning, CPU */
     bool use_mmap;                /* map the file (default) instead of reading it into memory */
     bool use_mlock;               /* pin the weights in RAM (a warning when the OS refuses) */
     bool vocab_only;              /* load only the tokenizer and metadata */

@@ -51,11 +51,11 @@ std::unique_ptr<ember_model> finish_load(std::unique_ptr<gguf::ShardedModel> fil
         m->vocab = m->own_vocab.get();
         m->files = std::move(files);
     } else {
-        if (p.n_gpu_layers > 0)
-            log_warn("n_gpu_layers = " + std::to_string(p.n_gpu_layers) +
-                     ": this build has no GPU backend, all layers run on the CPU");
         report_progress(p, 0.3f);
-        m->model = Model::from_files(std::move(files));
+        ModelParams mp;
+        mp.n_gpu_layers = p.n_gpu_layers;
+        m->model = Model::from_files(std::move(files), mp);
+        for (const std::string &w : m->model->warnings()) log_warn(w);
         m->vocab = &m->model->require_vocab();
     }
     report_progress(p, 1.0f);

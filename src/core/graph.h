@@ -1,32 +1,56 @@
-// The forward pass as data: a list of nodes (ops on float32 activations and typed weights),
-// grouped into layers, that a backend executes in order. Building a graph computes nothing;
-// it records what to compute and plans where each activation lives in one arena, reusing
-// memory once a value's last consumer has run. Layer boundaries are explicit so a backend can
-// take whole layers (e.g. run some on a GPU) and so long decodes can stop between layers.
+// The forward pass as data: a list of nodes (ops on 4-byte activations and typed weights),
+// grouped into stages (the input embedding, each layer, the output head) that backends
+// execute in order. Building a graph computes nothing; it records what to compute.
+//
+// Graph inputs (token ids, positions, KV cells, the mask, the output rows) are explicit Input
+// nodes bound by the caller, and storing k/v in the cache is an explicit op, so a backend
+// knows what it must receive and where ordering matters. schedule() then gives each stage a
+// backend, inserts the Input and Transfer nodes each backend needs (a value crosses to another
+// backend once, before its first consumer there) and plans one arena per backend, reusing
+// memory once a value's last consumer has run.
 #pragma once
 
+#include <array>
 #include <cstddef>
 #include <cstdint>
 #include <vector>
 
+#include "core/placement.h"
 #include "core/tensor.h"
 
 namespace ember {
 
 enum class OpType {
-    GetRows,     // out[t] = table[ids[t]] as float               (table: a weight, any type)
-    SelectRows,  // out[r] = x[rows[r]]                           (activations)
+    Input,       // a graph input the caller binds (InputKind); int32 ids or float rows
+    Transfer,    // a copy of src[0] from the backend that computed it (added by schedule())
+    GetRows,     // out[t] = table[ids[t]] as float            (src0: ids; table: a weight, any type)
+    SelectRows,  // out[r] = x[rows[r]]                        (src0: x, src1: rows)
     RmsNorm,     // out = x / rms(x) * weight
-    MatMul,      // out = x · Wᵀ (+ bias)                          [n_tokens, W.n_out]
-    Rope,        // out = x with each head rotated by its token's position
-    Attention,   // out = softmax(q·Kᵀ·scale + mask)·V over the KV cache, after storing k, v
-    SwiGlu,      // out = silu(gate) * up
+    MatMul,      // out = x · Wᵀ (+ bias)                       [n_tokens, W.n_out]
+    Rope,        // out = x with each head rotated by its token's position (src1: positions)
+    StoreKv,     // k (src0), v (src1) rows into cells (src2) of layer `layer`'s cache; no output
+    Attention,   // softmax(q·Kᵀ·scale + mask)·V over layer `layer`'s cache (src0: q, src1: mask,
+                 // src2: that layer's StoreKv, which must run first)
+    Glu,         // out = act(gate) * up
     Add,         // out = a + b
 };
 
 const char *op_name(OpType op);
 
 using NodeId = int32_t;
+
+// What an Input node receives; int32 values except the mask (float).
+enum class InputKind {
+    Tokens,      // [n_tokens] token ids
+    Positions,   // [n_tokens] positions
+    KvCells,     // [n_tokens] the KV cell each token's k/v go to
+    Mask,        // [n_tokens][n_kv] 0 visible, -inf hidden
+    OutputRows,  // [n_outputs] rows whose result is wanted
+};
+constexpr int kInputKinds = 5;
+const char *input_name(InputKind kind);
+
+enum class Activation { Silu };
 
 enum class RopeKind { Interleaved, Neox };
 
@@ -37,91 +61,85 @@ struct RopeParams {
     int64_t n_rot = 0;                    // leading dims of each head that rotate
     float freq_base = 10000.0f;
     float freq_scale = 1.0f;              // 1 / linear scaling factor
-    const float *freq_factors = nullptr;  // n_rot/2 divisors (Llama 3.1 rope_freqs), nullable
-    const int32_t *positions = nullptr;   // one per token
 };
 
-// One layer's view of the KV cache for one micro-batch. The cache stores, per layer, one row
-// of n_head_kv*head_dim values per cell for K and one for V, in `kv_type` (F16 or F32).
 struct AttentionParams {
     int64_t n_head = 0, n_head_kv = 0, head_dim = 0;
     float scale = 1.0f;                   // usually 1/sqrt(head_dim)
-    TensorType kv_type = TensorType::F16;
-    void *k_cache = nullptr;              // [n_cells][n_head_kv*head_dim]
-    void *v_cache = nullptr;              // [n_cells][n_head_kv*head_dim]
-    const int32_t *dst_cells = nullptr;   // [n_tokens]: the cell each token's k/v goes to
-    int64_t n_kv = 0;                     // attend over cells [0, n_kv)
-    const float *mask = nullptr;          // [n_tokens][n_kv]: 0 visible, -inf hidden
 };
 
 struct Node {
     explicit Node(OpType type) : op(type) {}
     OpType op;
-    int64_t n_cols = 0, n_rows = 0;       // output shape: n_rows rows of n_cols floats
+    int64_t n_cols = 0, n_rows = 0;       // output shape: n_rows rows of n_cols 4-byte values
     NodeId src[3] = {-1, -1, -1};         // activation inputs
-    const Tensor *weight = nullptr;       // GetRows table, RmsNorm weight, MatMul weight
+    const Tensor *weight = nullptr;       // GetRows table, RmsNorm/MatMul weight, Rope divisors
     const Tensor *bias = nullptr;         // MatMul bias (nullable)
-    const int32_t *ids = nullptr;         // GetRows token ids / SelectRows row indices
+    InputKind input = InputKind::Tokens;  // Input
+    int layer = -1;                       // StoreKv, Attention: the KV cache layer
+    Activation act = Activation::Silu;    // Glu
     float eps = 0.0f;                     // RmsNorm
     RopeParams rope;
     AttentionParams attn;
-    size_t offset = 0;                    // of the output in the arena (set by plan())
+    int backend = 0;                      // set by schedule()
+    size_t offset = 0;                    // of the output in its backend's arena (schedule())
+
+    size_t bytes() const { return static_cast<size_t>(n_cols * n_rows) * 4; }
 };
 
+// A stage: the input embedding (layer kInputStage), one layer, or the output head
+// (kOutputStage); after schedule() all its nodes run on `backend`.
 struct LayerRange {
-    int layer;                 // -1 for the input embedding and the output head
+    int layer;
     size_t first, last;        // nodes [first, last)
+    int backend = 0;
 };
 
 class Graph {
 public:
     // Ops (shapes are checked here; the returned id names the output).
-    NodeId get_rows(const Tensor &table, const int32_t *ids, int64_t n);
-    NodeId select_rows(NodeId x, const int32_t *rows, int64_t n);
+    NodeId input(InputKind kind, int64_t n_cols, int64_t n_rows);
+    NodeId get_rows(const Tensor &table, NodeId ids);
+    NodeId select_rows(NodeId x, NodeId rows);
     NodeId rms_norm(NodeId x, const Tensor &weight, float eps);
     NodeId matmul(const Tensor &weight, NodeId x, const Tensor *bias = nullptr);
-    NodeId rope(NodeId x, const RopeParams &params);
-    NodeId attention(NodeId q, NodeId k, NodeId v, const AttentionParams &params);
-    NodeId swiglu(NodeId gate, NodeId up);
+    NodeId rope(NodeId x, NodeId positions, const RopeParams &params, const Tensor *freq_factors = nullptr);
+    NodeId store_kv(int layer, NodeId k, NodeId v, NodeId cells);
+    NodeId attention(int layer, NodeId q, NodeId mask, NodeId stored, const AttentionParams &params);
+    NodeId glu(Activation act, NodeId gate, NodeId up);
     NodeId add(NodeId a, NodeId b);
 
     // Everything added between begin_layer(il) and end_layer() belongs to layer il; nodes
-    // outside any layer belong to a range with layer -1.
+    // outside any layer belong to the input stage (before the first layer) or the output
+    // stage (after it).
     void begin_layer(int layer);
     void end_layer();
 
-    // Marks the result and plans the arena; call once after building.
+    // Marks the result; call once after building.
     void finish(NodeId output);
+    // Runs each stage on placement's backend for it and plans the arenas (see the top of
+    // this file). Node ids change: use output() afterwards.
+    void schedule(const Placement &placement);
 
     const std::vector<Node> &nodes() const { return nodes_; }
     const Node &node(NodeId id) const { return nodes_.at(static_cast<size_t>(id)); }
     const std::vector<LayerRange> &layers() const { return layers_; }
     NodeId output() const { return output_; }
-    size_t arena_bytes() const { return arena_bytes_; }
+    // Arena bytes backend b needs (after schedule()).
+    size_t arena_bytes(int backend) const;
 
 private:
     NodeId push(Node node);
     void close_range();
-    void plan();
+    void plan(int n_backends);
 
     std::vector<Node> nodes_;
     std::vector<LayerRange> layers_;
-    int current_layer_ = -1;
+    int current_layer_ = kInputStage;
+    bool seen_layer_ = false;
     size_t range_first_ = 0;
     NodeId output_ = -1;
-    size_t arena_bytes_ = 0;
-};
-
-// Where a graph's activations live; reused between graphs (grows, never shrinks).
-class Arena {
-public:
-    void reserve(size_t bytes);
-    float *at(size_t offset) { return reinterpret_cast<float *>(data_.data() + offset); }
-    float *node(const Graph &g, NodeId id) { return at(g.node(id).offset); }
-    size_t bytes() const { return data_.size(); }
-
-private:
-    std::vector<unsigned char> data_;
+    std::vector<size_t> arena_bytes_;
 };
 
 }  // namespace ember

@@ -1,5 +1,5 @@
 // A typed view of tensor data that someone else owns: model weights point into the mapped
-// GGUF file, activations into a graph's arena. Rows are contiguous; ne[0] is the row length.
+// GGUF file or into a backend's weight buffer. Rows are contiguous; ne[0] is the row length.
 #pragma once
 
 #include <cstddef>
@@ -10,12 +10,15 @@
 
 namespace ember {
 
+class Buffer;
+
 struct Tensor {
     std::string name;                 // the GGUF name for weights ("blk.3.attn_q.weight")
     TensorType type = TensorType::F32;
     int64_t ne[4] = {1, 1, 1, 1};     // ne[0]: elements per row; ne[1..3]: rows, matrices, ...
     size_t row_bytes = 0;             // bytes between consecutive rows
     const void *data = nullptr;       // nullptr: absent (an optional weight the model lacks)
+    const Buffer *buffer = nullptr;   // where data lives; nullptr: host memory (the mapping)
 
     bool present() const { return data != nullptr; }
     int64_t n_rows() const { return ne[1] * ne[2] * ne[3]; }

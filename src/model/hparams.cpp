@@ -2,8 +2,45 @@
 
 #include "core/error.h"
 #include "gguf/gguf_file.h"
+#include "model/architecture.h"
 
 namespace ember::model {
+
+HparamKey required(const char *key, uint32_t Hparams::*field) {
+    HparamKey k{key};
+    k.u32 = field;
+    return k;
+}
+
+HparamKey required(const char *key, float Hparams::*field) {
+    HparamKey k{key};
+    k.f32 = field;
+    return k;
+}
+
+HparamKey or_constant(const char *key, float Hparams::*field, double value) {
+    HparamKey k{key};
+    k.f32 = field;
+    k.when_absent = HparamKey::Default::Constant;
+    k.constant = value;
+    return k;
+}
+
+HparamKey or_field(const char *key, uint32_t Hparams::*field, uint32_t Hparams::*from) {
+    HparamKey k{key};
+    k.u32 = field;
+    k.when_absent = HparamKey::Default::Field;
+    k.field = from;
+    return k;
+}
+
+HparamKey or_derived(const char *key, uint32_t Hparams::*field, uint32_t (*derive)(const Hparams &)) {
+    HparamKey k{key};
+    k.u32 = field;
+    k.when_absent = HparamKey::Default::Derived;
+    k.derive = derive;
+    return k;
+}
 
 namespace {
 
@@ -11,56 +48,42 @@ namespace {
     fail(status, f.name() + ": " + what);
 }
 
-uint32_t required_u32(const gguf::File &f, const std::string &key) {
-    if (!f.has(key)) bad(f, EMBER_ERR_BAD_FORMAT, "missing required metadata key '" + key + "'");
-    const uint32_t v = f.get_u32(key);
-    if (v == 0) bad(f, EMBER_ERR_BAD_FORMAT, "metadata key '" + key + "' is 0");
-    return v;
+void read_key(const gguf::File &f, const std::string &prefix, const HparamKey &k, Hparams &hp) {
+    const std::string key = prefix + k.key;
+    if (!f.has(key)) {
+        switch (k.when_absent) {
+            case HparamKey::Default::Required: bad(f, EMBER_ERR_BAD_FORMAT, "missing required metadata key '" + key + "'");
+            case HparamKey::Default::Constant:
+                if (k.f32) hp.*k.f32 = static_cast<float>(k.constant);
+                else hp.*k.u32 = static_cast<uint32_t>(k.constant);
+                return;
+            case HparamKey::Default::Field: hp.*k.u32 = hp.*k.field; return;
+            case HparamKey::Default::Derived: hp.*k.u32 = k.derive(hp); return;
+        }
+    }
+    if (k.f32) {
+        hp.*k.f32 = f.get_f32(key);
+        return;
+    }
+    hp.*k.u32 = f.get_u32(key);
+    if (k.when_absent == HparamKey::Default::Required && hp.*k.u32 == 0)
+        bad(f, EMBER_ERR_BAD_FORMAT, "metadata key '" + key + "' is 0");
 }
 
-}  // namespace
-
-Hparams read_hparams(const gguf::File &f) {
-    Hparams hp;
-    if (!f.has("general.architecture")) bad(f, EMBER_ERR_BAD_FORMAT, "missing required metadata key 'general.architecture'");
-    hp.arch_name = f.get_string("general.architecture");
-    if (hp.arch_name == "llama") {
-        hp.arch = Arch::Llama;
-        hp.rope_kind = RopeKind::Interleaved;
-    } else if (hp.arch_name == "qwen2") {
-        hp.arch = Arch::Qwen2;
-        hp.rope_kind = RopeKind::Neox;
-    } else {
-        bad(f, EMBER_ERR_UNSUPPORTED, "unsupported architecture '" + hp.arch_name + "' (supported: llama, qwen2)");
-    }
-    const std::string p = hp.arch_name + ".";
-
-    hp.n_ctx_train = required_u32(f, p + "context_length");
-    hp.n_embd = required_u32(f, p + "embedding_length");
-    hp.n_layer = required_u32(f, p + "block_count");
-    hp.n_ff = required_u32(f, p + "feed_forward_length");
-    hp.n_head = required_u32(f, p + "attention.head_count");
-    hp.n_head_kv = f.get_u32_or(p + "attention.head_count_kv", hp.n_head);
-    if (!f.has(p + "attention.layer_norm_rms_epsilon"))
-        bad(f, EMBER_ERR_BAD_FORMAT, "missing required metadata key '" + p + "attention.layer_norm_rms_epsilon'");
-    hp.norm_eps = f.get_f32(p + "attention.layer_norm_rms_epsilon");
-
+// What every architecture's attention and rotary embedding need to hold together.
+void check_geometry(const gguf::File &f, const std::string &p, Hparams &hp) {
     if (hp.n_head_kv == 0 || hp.n_head % hp.n_head_kv != 0)
         bad(f, EMBER_ERR_BAD_FORMAT, "attention.head_count " + std::to_string(hp.n_head) +
                                          " is not a multiple of attention.head_count_kv " + std::to_string(hp.n_head_kv));
-    if (hp.n_embd % hp.n_head != 0 && !f.has(p + "attention.key_length"))
+    if (hp.head_dim == 0)
         bad(f, EMBER_ERR_BAD_FORMAT, "embedding_length " + std::to_string(hp.n_embd) +
                                          " is not a multiple of attention.head_count " + std::to_string(hp.n_head));
-    hp.head_dim = f.get_u32_or(p + "attention.key_length", hp.n_embd / hp.n_head);
-    const uint32_t v_dim = f.get_u32_or(p + "attention.value_length", hp.head_dim);
-    if (v_dim != hp.head_dim)
+    if (hp.head_dim_v != hp.head_dim)
         bad(f, EMBER_ERR_UNSUPPORTED, "attention.key_length " + std::to_string(hp.head_dim) +
-                                          " differs from attention.value_length " + std::to_string(v_dim));
-    hp.n_rot = f.get_u32_or(p + "rope.dimension_count", hp.head_dim);
+                                          " differs from attention.value_length " + std::to_string(hp.head_dim_v));
     if (hp.n_rot > hp.head_dim || hp.n_rot % 2)
         bad(f, EMBER_ERR_BAD_FORMAT, "rope.dimension_count " + std::to_string(hp.n_rot) + " does not fit head size " +
                                          std::to_string(hp.head_dim));
-    hp.rope_freq_base = f.get_f32_or(p + "rope.freq_base", 10000.0f);
 
     // Linear RoPE scaling stretches positions by 1/factor. The old key scale_linear says the
     // same thing; the newer scaling.type/factor pair wins when both are present.
@@ -75,6 +98,21 @@ Hparams read_hparams(const gguf::File &f) {
     } else if (scaling != "none") {
         bad(f, EMBER_ERR_UNSUPPORTED, "rope scaling type '" + scaling + "' (" + p + "rope.scaling.type) is not supported");
     }
+}
+
+}  // namespace
+
+Hparams read_hparams(const gguf::File &f) {
+    Hparams hp;
+    if (!f.has("general.architecture")) bad(f, EMBER_ERR_BAD_FORMAT, "missing required metadata key 'general.architecture'");
+    hp.arch_name = f.get_string("general.architecture");
+    hp.arch = find_architecture(hp.arch_name);
+    if (!hp.arch)
+        bad(f, EMBER_ERR_UNSUPPORTED, "unsupported architecture '" + hp.arch_name + "' (supported: " + architecture_names() + ")");
+    hp.rope_kind = hp.arch->rope_kind;
+    const std::string p = hp.arch_name + ".";
+    for (const HparamKey &k : hp.arch->hparams) read_key(f, p, k, hp);
+    check_geometry(f, p, hp);
 
     // The vocabulary size is the tokenizer's, else the embedding table's row count.
     if (f.has(p + "vocab_size")) {

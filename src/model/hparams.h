@@ -1,5 +1,5 @@
-// Hyper-parameters of a llama-family model, read from GGUF metadata under the architecture's
-// prefix ("llama.embedding_length", ...). Optional keys take llama.cpp's defaults.
+// Hyper-parameters of a transformer model, read from GGUF metadata under the architecture's
+// prefix ("llama.embedding_length", ...) as the architecture's key table says (arch/*.cpp).
 #pragma once
 
 #include <cstdint>
@@ -13,11 +13,11 @@ class File;
 
 namespace ember::model {
 
-enum class Arch { Llama, Qwen2 };
+struct ArchDef;
 
 struct Hparams {
+    const ArchDef *arch = nullptr;
     std::string arch_name;   // "llama", "qwen2"
-    Arch arch = Arch::Llama;
     uint32_t n_vocab = 0;    // tokenizer size (default: rows of token_embd)
     uint32_t n_ctx_train = 0;
     uint32_t n_embd = 0;
@@ -26,6 +26,7 @@ struct Hparams {
     uint32_t n_head_kv = 0;  // < n_head: grouped-query attention
     uint32_t n_ff = 0;
     uint32_t head_dim = 0;   // attention.key_length, default n_embd / n_head
+    uint32_t head_dim_v = 0; // attention.value_length, default head_dim
     uint32_t n_rot = 0;      // rope.dimension_count, default head_dim
     float norm_eps = 0.0f;
     float rope_freq_base = 10000.0f;
@@ -36,8 +37,9 @@ struct Hparams {
     uint32_t n_embd_kv() const { return n_head_kv * head_dim; }
 };
 
-// Reads and validates the hyper-parameters; throws ember::Error naming the file and the key
-// (EMBER_ERR_UNSUPPORTED naming the architecture or rope scaling it cannot run).
+// Reads and validates the hyper-parameters of the file's architecture; throws ember::Error
+// naming the file and the key (EMBER_ERR_UNSUPPORTED naming an architecture or rope scaling
+// Ember cannot run).
 Hparams read_hparams(const gguf::File &file);
 
 }  // namespace ember::model

@@ -9,17 +9,38 @@
 
 namespace ember::model {
 
-KvCache::KvCache(uint32_t n_layer, uint32_t n_embd_kv, uint32_t n_cells, uint32_t n_seq_max, TensorType type)
-    : n_layer_(n_layer), n_embd_kv_(n_embd_kv), n_seq_max_(n_seq_max), type_(type), cells_(n_cells) {
+KvCache::KvCache(const std::vector<backend::Backend *> &layer_backends, uint32_t n_embd_kv, uint32_t n_cells,
+                 uint32_t n_seq_max, TensorType type)
+    : n_layer_(static_cast<uint32_t>(layer_backends.size())),
+      n_embd_kv_(n_embd_kv),
+      n_seq_max_(n_seq_max),
+      type_(type),
+      cells_(n_cells) {
     if (type != TensorType::F16 && type != TensorType::F32)
         fail(EMBER_ERR_UNSUPPORTED, std::string("KV cache type ") + tensor_type_name(type) + " (use F16 or F32)");
     if (n_seq_max == 0 || n_seq_max > kMaxSequences)
         fail(EMBER_ERR_INVALID_ARGUMENT, "n_seq_max " + std::to_string(n_seq_max) + " is outside 1.." +
                                              std::to_string(kMaxSequences));
     if (n_cells == 0) fail(EMBER_ERR_INVALID_ARGUMENT, "KV cache of 0 cells");
-    const size_t bytes = static_cast<size_t>(n_layer) * n_cells * row_bytes();
-    k_.assign(bytes, 0);
-    v_.assign(bytes, 0);
+    const size_t half = layer_bytes(n_embd_kv, n_cells, type) / 2;
+    for (backend::Backend *b : layer_backends) {
+        LayerStorage s{b, b->allocate(half), b->allocate(half)};
+        views_.push_back({s.k->base(), s.v->base(), type});
+        storage_.push_back(std::move(s));
+    }
+}
+
+size_t KvCache::layer_bytes(uint32_t n_embd_kv, uint32_t n_cells, TensorType type) {
+    return 2 * static_cast<size_t>(n_cells) * n_embd_kv * (type == TensorType::F16 ? 2 : 4);
+}
+
+size_t KvCache::bytes() const { return storage_.size() * layer_bytes(n_embd_kv_, n_cells(), type_); }
+
+size_t KvCache::bytes_on(const backend::Backend &b) const {
+    size_t n = 0;
+    for (const LayerStorage &s : storage_)
+        if (s.backend == &b) n += layer_bytes(n_embd_kv_, n_cells(), type_);
+    return n;
 }
 
 void KvCache::check_seq(int32_t seq, bool allow_all) const {
@@ -71,16 +92,6 @@ void KvCache::build_mask(const int32_t *pos, const int32_t *seq, int64_t n_token
             if ((cell.seqs & bit) && cell.pos <= pos[t]) row[c] = 0.0f;
         }
     }
-}
-
-AttentionParams KvCache::layer_view(uint32_t layer) const {
-    AttentionParams p;
-    p.kv_type = type_;
-    const size_t offset = static_cast<size_t>(layer) * cells_.size() * row_bytes();
-    // The cache is logically mutable state of the session; the op writes the new rows.
-    p.k_cache = const_cast<uint8_t *>(k_.data()) + offset;
-    p.v_cache = const_cast<uint8_t *>(v_.data()) + offset;
-    return p;
 }
 
 void KvCache::seq_rm(int32_t seq, int32_t p0, int32_t p1) {
@@ -158,11 +169,12 @@ void KvCache::write_state(std::vector<uint8_t> &out) const {
             put(out, cells_[c].seqs);
         }
     const size_t rb = row_bytes();
-    for (const std::vector<uint8_t> *buf : {&k_, &v_})
-        for (uint32_t l = 0; l < n_layer_; ++l)
+    for (bool values : {false, true})
+        for (const LayerStorage &s : storage_)
             for (uint32_t c : used) {
-                const uint8_t *row = buf->data() + (static_cast<size_t>(l) * cells_.size() + c) * rb;
-                out.insert(out.end(), row, row + rb);
+                const size_t at = out.size();
+                out.resize(at + rb);
+                s.backend->download(values ? *s.v : *s.k, c * rb, out.data() + at, rb, backend::Traffic::State);
             }
 }
 
@@ -201,10 +213,10 @@ void KvCache::read_state(const uint8_t *data, size_t size) {
     const size_t rb = row_bytes();
     if (size - at != 2 * static_cast<size_t>(n_layer_) * n_used * rb)
         fail(EMBER_ERR_BAD_FORMAT, "KV cache state has the wrong size");
-    for (std::vector<uint8_t> *buf : {&k_, &v_})
-        for (uint32_t l = 0; l < n_layer_; ++l)
+    for (bool values : {false, true})
+        for (const LayerStorage &s : storage_)
             for (uint32_t c : used) {
-                std::memcpy(buf->data() + (static_cast<size_t>(l) * cells_.size() + c) * rb, data + at, rb);
+                s.backend->upload(values ? *s.v : *s.k, c * rb, data + at, rb, backend::Traffic::State);
                 at += rb;
             }
     cells_ = std::move(cells);

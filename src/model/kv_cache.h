@@ -1,13 +1,16 @@
 // The key/value cache: n_cells slots, each holding one token's K and V rows for every layer,
-// its position and the set of sequences it belongs to. Sequences are independent streams
+// its position and the set of sequences it belongs to. Each layer's rows live in buffers of
+// that layer's backend; the cell bookkeeping stays on the host. Sequences are independent streams
 // (up to 64) that share the cells; a cell shared by several sequences (after seq_cp) is stored
 // once. Cells are taken first-fit, so a removed range is reused by later tokens.
 #pragma once
 
 #include <cstdint>
+#include <memory>
 #include <vector>
 
-#include "core/graph.h"
+#include "backend/backend.h"
+#include "core/buffer.h"
 #include "core/tensor_type.h"
 
 namespace ember::model {
@@ -16,15 +19,20 @@ constexpr int kMaxSequences = 64;
 
 class KvCache {
 public:
-    // n_layer layers of n_cells rows of n_embd_kv values in `type` (F16 or F32).
-    KvCache(uint32_t n_layer, uint32_t n_embd_kv, uint32_t n_cells, uint32_t n_seq_max, TensorType type);
+    // One layer per entry of layer_backends (where its rows live), each n_cells rows of
+    // n_embd_kv values in `type` (F16 or F32) for K and as many for V.
+    KvCache(const std::vector<backend::Backend *> &layer_backends, uint32_t n_embd_kv, uint32_t n_cells,
+            uint32_t n_seq_max, TensorType type);
+    // Bytes of one layer's K and V rows.
+    static size_t layer_bytes(uint32_t n_embd_kv, uint32_t n_cells, TensorType type);
 
     uint32_t n_cells() const { return static_cast<uint32_t>(cells_.size()); }
     uint32_t n_seq_max() const { return n_seq_max_; }
     TensorType type() const { return type_; }
     uint32_t n_used() const { return n_used_; }
     uint32_t n_free() const { return n_cells() - n_used_; }
-    size_t bytes() const { return k_.size() + v_.size(); }
+    size_t bytes() const;                               // every layer
+    size_t bytes_on(const backend::Backend &b) const;   // the layers on backend b
 
     // Takes one free cell per token (first-fit) and records its position and sequence;
     // returns false, changing nothing, when fewer than n_tokens cells are free.
@@ -37,8 +45,8 @@ public:
     void build_mask(const int32_t *pos, const int32_t *seq, int64_t n_tokens, std::vector<float> &mask,
                     int64_t &n_kv) const;
 
-    // This layer's cache for a micro-batch (the Attention op's inputs).
-    AttentionParams layer_view(uint32_t layer) const;
+    // Each layer's K and V rows as its backend addresses them (StoreKv and Attention).
+    const std::vector<backend::KvLayer> &layers() const { return views_; }
 
     // Sequence editing; p1 < 0 means "to the end". seq < 0 means every sequence.
     void seq_rm(int32_t seq, int32_t p0, int32_t p1);          // drop positions [p0, p1)
@@ -63,11 +71,17 @@ private:
     void drop(Cell &cell, uint64_t seqs);
     size_t row_bytes() const { return static_cast<size_t>(n_embd_kv_) * (type_ == TensorType::F16 ? 2 : 4); }
 
+    struct LayerStorage {
+        backend::Backend *backend;
+        std::unique_ptr<Buffer> k, v;  // [n_cells][n_embd_kv] each
+    };
+
     uint32_t n_layer_, n_embd_kv_, n_seq_max_;
     TensorType type_;
     std::vector<Cell> cells_;
     uint32_t n_used_ = 0;
-    std::vector<uint8_t> k_, v_;  // [n_layer][n_cells][n_embd_kv] each
+    std::vector<LayerStorage> storage_;
+    std::vector<backend::KvLayer> views_;
 };
 
 }  // namespace ember::model

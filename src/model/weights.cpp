@@ -2,11 +2,12 @@
 
 #include <string>
 
+#include "backend/backend.h"
 #include "core/error.h"
-#include "core/half.h"
 #include "cpu/type_traits.h"
 #include "gguf/gguf_file.h"
 #include "gguf/gguf_shards.h"
+#include "model/architecture.h"
 
 namespace ember::model {
 
@@ -18,50 +19,128 @@ std::string shape_string(const int64_t *ne, int n) {
     return s + "]";
 }
 
+const char *use_name(TensorUse use) {
+    switch (use) {
+        case TensorUse::MatMul: return "matrix multiplication";
+        case TensorUse::Rows: return "row lookup";
+        case TensorUse::Vector: return "float vector";
+    }
+    return "?";
+}
+
+OpType op_of(TensorUse use) { return use == TensorUse::Rows ? OpType::GetRows : OpType::MatMul; }
+
+// One tensor on its way to a slot: where it goes and the host bytes it starts from.
+struct Pending {
+    Tensor *slot;
+    int backend;
+    const void *host;  // the mapping, or a converted copy
+    size_t bytes;
+};
+
 class Loader {
 public:
-    Loader(const gguf::ShardedModel &f, Weights &w) : f_(f), name_(f.metadata().name()), w_(w) {}
+    Loader(const gguf::ShardedModel &f, const Hparams &hp, const std::vector<backend::Backend *> &backends, Weights &w)
+        : f_(f), file_(f.metadata().name()), hp_(hp), backends_(backends), w_(w) {}
 
-    // A 2-D weight of `cols` values per row and `rows` rows, in any type with kernels.
-    Tensor matrix(const std::string &name, int64_t cols, int64_t rows) {
-        const gguf::TensorInfo &t = f_.tensor(name);
-        Tensor out = view(t);
-        if (t.n_dims > 2 || out.ne[0] != cols || out.ne[1] != rows) {
-            const int64_t want[2] = {cols, rows};
-            fail(EMBER_ERR_BAD_FORMAT, name_ + ": tensor '" + name + "' has shape " + shape_string(out.ne, 4) +
-                                           ", expected " + shape_string(want, 2));
-        }
-        if (!cpu::type_traits(t.type))
-            fail(EMBER_ERR_UNSUPPORTED, name_ + ": tensor '" + name + "' has type " + tensor_type_name(t.type) +
-                                            ", which has no CPU kernels");
-        return out;
-    }
-
-    // A 1-D float vector of n values; converted to F32 if stored otherwise.
-    Tensor vector(const std::string &name, int64_t n, bool required = true) {
+    // Fills *slot with the tensor `name` as `def` describes it; false if absent and optional.
+    bool load(const TensorDef &def, const std::string &name, int backend, Tensor *slot) {
         const gguf::TensorInfo *t = f_.find_tensor(name);
+        const int64_t ne0 = def.ne0(hp_), ne1 = def.ne1 ? def.ne1(hp_) : 1;
+        const int64_t want[2] = {ne0, ne1};
+        const std::string expected = def.ne1 ? shape_string(want, 2) : shape_string(want, 1);
         if (!t) {
-            if (required) f_.tensor(name);  // throws the standard not-found error
-            return Tensor{};
+            if (def.required && def.fallback < 0)
+                fail(EMBER_ERR_BAD_FORMAT, file_ + ": missing tensor '" + name + "' (" + expected + ", " + use_name(def.use) +
+                                               "), which architecture " + hp_.arch_name + " requires");
+            return false;
         }
         Tensor out = view(*t);
-        if (out.n_elements() != n || out.ne[0] != n)
-            fail(EMBER_ERR_BAD_FORMAT, name_ + ": tensor '" + name + "' has shape " + shape_string(out.ne, 4) +
-                                           ", expected [" + std::to_string(n) + "]");
-        if (t->type == TensorType::F32) return out;
-        const cpu::TypeTraits *tt = cpu::type_traits(t->type);
-        if (!tt || !tt->dequantize_row)
-            fail(EMBER_ERR_UNSUPPORTED, name_ + ": tensor '" + name + "' has type " + tensor_type_name(t->type));
-        auto values = std::make_unique<std::vector<float>>(static_cast<size_t>(n));
-        tt->dequantize_row(t->data, values->data(), n);
-        out.type = TensorType::F32;
-        out.row_bytes = static_cast<size_t>(n) * sizeof(float);
-        out.data = values->data();
-        w_.converted.push_back(std::move(values));
-        return out;
+        const bool shape_ok = def.ne1 ? (t->n_dims <= 2 && out.ne[0] == ne0 && out.ne[1] == ne1)
+                                      : (out.ne[0] == ne0 && out.n_elements() == ne0);
+        if (!shape_ok)
+            fail(EMBER_ERR_BAD_FORMAT, file_ + ": tensor '" + name + "' has shape " + shape_string(out.ne, 4) +
+                                           ", expected " + expected);
+        const void *host = t->data;
+        size_t bytes = static_cast<size_t>(t->n_bytes);
+        if (def.use == TensorUse::Vector) {
+            if (t->type != TensorType::F32) {
+                const cpu::TypeTraits *tt = cpu::type_traits(t->type);
+                if (!tt || !tt->dequantize_row)
+                    fail(EMBER_ERR_UNSUPPORTED, file_ + ": tensor '" + name + "' has type " + tensor_type_name(t->type));
+                auto values = std::make_unique<std::vector<float>>(static_cast<size_t>(ne0));
+                tt->dequantize_row(t->data, values->data(), ne0);
+                out.type = TensorType::F32;
+                out.row_bytes = static_cast<size_t>(ne0) * sizeof(float);
+                host = values->data();
+                bytes = out.row_bytes;
+                w_.converted.push_back(std::move(values));
+            }
+        } else {
+            check_type(name, t->type, def.use, backend);
+        }
+        out.data = host;
+        *slot = out;
+        pending_.push_back({slot, backend, host, bytes});
+        return true;
+    }
+
+    // A fallback slot's tensor used for `def` (tied output): same backend, shape and a type
+    // this use can run.
+    void alias(const TensorDef &def, const std::string &name, int backend, const Tensor &from, int from_backend,
+               Tensor *slot) {
+        if (from_backend != backend)
+            fail(EMBER_ERR_INTERNAL, file_ + ": '" + name + "' falls back to a tensor on another backend");
+        const int64_t ne0 = def.ne0(hp_), ne1 = def.ne1 ? def.ne1(hp_) : 1;
+        if (from.ne[0] != ne0 || from.ne[1] != ne1)
+            fail(EMBER_ERR_BAD_FORMAT, file_ + ": tensor '" + name + "' is absent and its stand-in '" + from.name +
+                                           "' has shape " + shape_string(from.ne, 2));
+        check_type(from.name, from.type, def.use, backend);
+        *slot = from;
+    }
+
+    // Gives every pending tensor its final address on its backend.
+    void place(int n_backends) {
+        w_.bytes.assign(static_cast<size_t>(n_backends), 0);
+        for (int b = 0; b < n_backends; ++b) {
+            backend::Backend *be = backends_[static_cast<size_t>(b)];
+            const bool in_place = be ? be->uses_host_weights() : b == kCpuBackend;
+            if (in_place) {
+                for (const Pending &p : pending_)
+                    if (p.backend == b) w_.bytes[static_cast<size_t>(b)] += p.bytes;
+                continue;
+            }
+            constexpr size_t kAlign = 64;
+            std::vector<size_t> offsets;
+            size_t total = 0;
+            for (const Pending &p : pending_) {
+                if (p.backend != b) continue;
+                offsets.push_back(total);
+                total += (p.bytes + kAlign - 1) / kAlign * kAlign;
+            }
+            w_.bytes[static_cast<size_t>(b)] = total;
+            if (!be || total == 0) continue;  // planning only: the views stay on the file
+            std::unique_ptr<Buffer> buf = be->allocate(total);
+            size_t i = 0;
+            for (const Pending &p : pending_) {
+                if (p.backend != b) continue;
+                be->upload(*buf, offsets[i], p.host, p.bytes, backend::Traffic::Weights);
+                p.slot->data = static_cast<uint8_t *>(buf->base()) + offsets[i];
+                p.slot->buffer = buf.get();
+                ++i;
+            }
+            w_.buffers.push_back(std::move(buf));
+        }
     }
 
 private:
+    void check_type(const std::string &name, TensorType type, TensorUse use, int backend) {
+        backend::Backend *be = backends_[static_cast<size_t>(backend)];
+        if (!be || be->supports(op_of(use), type)) return;
+        fail(EMBER_ERR_UNSUPPORTED, file_ + ": tensor '" + name + "' has type " + tensor_type_name(type) + ", which the " +
+                                        be->name() + " backend cannot use for " + use_name(use));
+    }
+
     Tensor view(const gguf::TensorInfo &t) {
         Tensor out;
         out.name = std::string(t.name);
@@ -73,44 +152,79 @@ private:
     }
 
     const gguf::ShardedModel &f_;
-    const std::string &name_;  // the (first) file, for errors
+    const std::string &file_;  // the (first) file, for errors
+    const Hparams &hp_;
+    const std::vector<backend::Backend *> &backends_;
     Weights &w_;
+    std::vector<Pending> pending_;
 };
 
 }  // namespace
 
-Weights load_weights(const gguf::ShardedModel &file, const Hparams &hp) {
+Weights load_weights(const gguf::ShardedModel &files, const Hparams &hp, const Placement &placement,
+                     const std::vector<backend::Backend *> &backends) {
+    if (static_cast<int>(backends.size()) != placement.n_backends)
+        fail(EMBER_ERR_INTERNAL, "load_weights: one backend per placement backend expected");
+    const ArchDef &arch = *hp.arch;
     Weights w;
-    Loader ld(file, w);
-    const int64_t n_embd = hp.n_embd, n_q = hp.n_embd_q(), n_kv = hp.n_embd_kv(), n_ff = hp.n_ff;
+    w.global.resize(static_cast<size_t>(arch.n_global_slots));
+    w.layers.assign(hp.n_layer, std::vector<Tensor>(static_cast<size_t>(arch.n_layer_slots)));
+    Loader ld(files, hp, backends, w);
+    // Slots still empty after the first pass that name a fallback: (def, slot, backend).
+    struct Fallback {
+        const TensorDef *def;
+        Tensor *slot;
+        int backend;
+    };
+    std::vector<Fallback> fallbacks;
+    struct Shared {
+        const TensorDef *def = nullptr;
+        Tensor copy[kMaxBackends];
+        bool present[kMaxBackends] = {};
+    };
+    std::vector<Shared> shared;
+    shared.reserve(arch.tensors.size());  // Pending keeps pointers into it
 
-    w.token_embd = ld.matrix("token_embd.weight", n_embd, hp.n_vocab);
-    w.output_norm = ld.vector("output_norm.weight", n_embd);
-    if (file.find_tensor("output.weight")) {
-        w.output = ld.matrix("output.weight", n_embd, hp.n_vocab);
-    } else {
-        w.output = w.token_embd;  // tied embeddings: the output head reuses the input table
-        w.tied_output = true;
+    for (const TensorDef &def : arch.tensors) {
+        switch (def.scope) {
+            case TensorScope::Input:
+            case TensorScope::Output: {
+                const int b = placement.backend_of(def.scope == TensorScope::Input ? kInputStage : kOutputStage);
+                Tensor *slot = &w.global.at(static_cast<size_t>(def.slot));
+                if (!ld.load(def, def.name, b, slot) && def.fallback >= 0) fallbacks.push_back({&def, slot, b});
+                break;
+            }
+            case TensorScope::Layer:
+                for (uint32_t il = 0; il < hp.n_layer; ++il)
+                    ld.load(def, "blk." + std::to_string(il) + "." + def.name, placement.layers[il],
+                            &w.layers[il].at(static_cast<size_t>(def.slot)));
+                break;
+            case TensorScope::EveryLayer: {
+                // One copy per backend that runs layers; each layer's slot gets its own below.
+                Shared &sh = shared.emplace_back();
+                sh.def = &def;
+                bool tried[kMaxBackends] = {};
+                for (uint32_t il = 0; il < hp.n_layer; ++il) {
+                    const int b = placement.layers[il];
+                    if (tried[b]) continue;
+                    tried[b] = true;
+                    sh.present[b] = ld.load(def, def.name, b, &sh.copy[b]);
+                }
+                break;
+            }
+        }
     }
-    if (file.find_tensor("rope_freqs.weight")) w.rope_freqs = ld.vector("rope_freqs.weight", hp.n_rot / 2);
-
-    const bool biases = hp.arch == Arch::Qwen2;
-    w.layers.resize(hp.n_layer);
-    for (uint32_t il = 0; il < hp.n_layer; ++il) {
-        LayerWeights &l = w.layers[il];
-        const std::string p = "blk." + std::to_string(il) + ".";
-        l.attn_norm = ld.vector(p + "attn_norm.weight", n_embd);
-        l.wq = ld.matrix(p + "attn_q.weight", n_embd, n_q);
-        l.wk = ld.matrix(p + "attn_k.weight", n_embd, n_kv);
-        l.wv = ld.matrix(p + "attn_v.weight", n_embd, n_kv);
-        l.bq = ld.vector(p + "attn_q.bias", n_q, biases);
-        l.bk = ld.vector(p + "attn_k.bias", n_kv, biases);
-        l.bv = ld.vector(p + "attn_v.bias", n_kv, biases);
-        l.wo = ld.matrix(p + "attn_output.weight", n_q, n_embd);
-        l.ffn_norm = ld.vector(p + "ffn_norm.weight", n_embd);
-        l.ffn_gate = ld.matrix(p + "ffn_gate.weight", n_embd, n_ff);
-        l.ffn_up = ld.matrix(p + "ffn_up.weight", n_embd, n_ff);
-        l.ffn_down = ld.matrix(p + "ffn_down.weight", n_ff, n_embd);
+    ld.place(placement.n_backends);
+    for (const Shared &sh : shared)
+        for (uint32_t il = 0; il < hp.n_layer; ++il)
+            if (sh.present[placement.layers[il]])
+                w.layers[il].at(static_cast<size_t>(sh.def->slot)) = sh.copy[placement.layers[il]];
+    for (const Fallback &fb : fallbacks) {
+        const TensorDef *from = nullptr;
+        for (const TensorDef &d : arch.tensors)
+            if (d.slot == fb.def->fallback && (d.scope == TensorScope::Input || d.scope == TensorScope::Output)) from = &d;
+        const int from_b = placement.backend_of(from && from->scope == TensorScope::Output ? kOutputStage : kInputStage);
+        ld.alias(*fb.def, fb.def->name, fb.backend, w[fb.def->fallback], from_b, fb.slot);
     }
     return w;
 }

@@ -1,45 +1,46 @@
-// The weights of a llama-family model as typed views into the mapped GGUF file (nothing is
-// copied except small 1-D tensors stored in a non-F32 type, converted once at load).
+// The weights of a model, found and checked by its architecture's tensor table and placed on
+// the backend of the stage that reads them: a backend that uses host weights (the CPU) reads
+// them in place from the mapped file (only small vectors stored in a non-F32 type are
+// converted); any other gets a copy in one buffer of its own, uploaded once at load.
 #pragma once
 
+#include <cstdint>
 #include <memory>
 #include <vector>
 
+#include "core/buffer.h"
+#include "core/placement.h"
 #include "core/tensor.h"
 #include "model/hparams.h"
 
 namespace ember::gguf {
-class File;
 class ShardedModel;
+}
+
+namespace ember::backend {
+class Backend;
 }
 
 namespace ember::model {
 
-// Shapes are given as [rows][row length]: a matmul weight maps row-length inputs to rows.
-struct LayerWeights {
-    Tensor attn_norm;                   // [n_embd]
-    Tensor wq, wk, wv;                  // [n_embd_q][n_embd], [n_embd_kv][n_embd] x2
-    Tensor bq, bk, bv;                  // qwen2 only: [n_embd_q], [n_embd_kv] x2
-    Tensor wo;                          // [n_embd][n_embd_q]
-    Tensor ffn_norm;                    // [n_embd]
-    Tensor ffn_gate, ffn_up;            // [n_ff][n_embd]
-    Tensor ffn_down;                    // [n_embd][n_ff]
-};
-
 struct Weights {
-    Tensor token_embd;                  // [n_vocab][n_embd]
-    Tensor output_norm;                 // [n_embd]
-    Tensor output;                      // [n_vocab][n_embd]; token_embd when tied
-    Tensor rope_freqs;                  // [n_rot/2] frequency divisors (Llama 3.1), optional
-    std::vector<LayerWeights> layers;
-    bool tied_output = false;
+    std::vector<Tensor> global;               // by the architecture's global slot
+    std::vector<std::vector<Tensor>> layers;  // [layer][layer slot]
+    std::vector<uint64_t> bytes;              // weight bytes held by each backend
 
-    // Converted copies of non-F32 vectors (norms, biases): their Tensors point in here.
-    std::vector<std::unique_ptr<std::vector<float>>> converted;
+    const Tensor &operator[](int slot) const { return global.at(static_cast<size_t>(slot)); }
+    const std::vector<Tensor> &layer(uint32_t il) const { return layers.at(il); }
+
+    std::vector<std::unique_ptr<Buffer>> buffers;                  // device copies
+    std::vector<std::unique_ptr<std::vector<float>>> converted;    // F32 copies of small vectors
 };
 
-// Finds and checks every tensor the architecture needs: a missing tensor, a wrong shape or a
-// type without kernels throws ember::Error naming the file and the tensor.
-Weights load_weights(const gguf::ShardedModel &files, const Hparams &hp);
+// Finds and checks every tensor of hp.arch's table and places it per `placement` on
+// backends[b] (one entry per placement backend). A nullptr entry plans without copying:
+// the tensors stay views of the file and `bytes` says what that backend would hold (the
+// memory estimate). A missing tensor, a wrong shape or a type the backend cannot run throws
+// ember::Error naming the file, the tensor and what was expected.
+Weights load_weights(const gguf::ShardedModel &files, const Hparams &hp, const Placement &placement,
+                     const std::vector<backend::Backend *> &backends);
 
 }  // namespace ember::model

@@ -6,8 +6,7 @@
 #include <thread>
 
 #include "core/error.h"
-#include "model/cpu_backend.h"
-#include "model/forward.h"
+#include "model/architecture.h"
 
 namespace ember {
 
@@ -22,7 +21,9 @@ uint32_t context_size(const Model &model, const SessionParams &p) {
 Session::Session(const Model &model, const SessionParams &params)
     : model_(model),
       params_(params),
-      kv_(model.n_layer(), model.hparams().n_embd_kv(), context_size(model, params), params.n_seq_max, params.kv_type) {
+      kv_(model.layer_backends(), model.hparams().n_embd_kv(), context_size(model, params), params.n_seq_max,
+          params.kv_type),
+      scheduler_(model.backends()) {
     if (params_.n_ubatch == 0) fail(EMBER_ERR_INVALID_ARGUMENT, "n_ubatch must be > 0");
     if (params_.n_threads <= 0) params_.n_threads = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
     if (!params_.embeddings && params_.pooling != Pooling::None)
@@ -84,48 +85,54 @@ ember_status Session::decode(const Batch &batch) {
         }
         placed.insert(placed.end(), cells.begin(), cells.end());
 
-        model::ForwardInput in;
-        in.tokens = batch.tokens.data() + start;
-        in.positions = pos;
-        in.n_tokens = len;
         out_rows.clear();
         for (int64_t i = 0; i < len; ++i)
             if (row_to_output_[static_cast<size_t>(start + i)] >= 0) out_rows.push_back(static_cast<int32_t>(i));
-        in.output_rows = out_rows.data();
+        // A micro-batch without outputs still fills the cache; its head's one row is computed
+        // and discarded (keeps shapes valid).
+        const bool any_output = !out_rows.empty();
+        if (!any_output) out_rows.push_back(static_cast<int32_t>(len - 1));
+
+        model::BuildInput in;
+        in.n_tokens = len;
         in.n_outputs = static_cast<int64_t>(out_rows.size());
-        in.kv = &kv_;
-        in.cells = cells.data();
         kv_.build_mask(pos, seq, len, mask_, in.n_kv);
-        in.mask = mask_.data();
         in.embeddings = params_.embeddings;
+        GraphInputs inputs;
+        inputs.data[static_cast<int>(InputKind::Tokens)] = batch.tokens.data() + start;
+        inputs.data[static_cast<int>(InputKind::Positions)] = pos;
+        inputs.data[static_cast<int>(InputKind::KvCells)] = cells.data();
+        inputs.data[static_cast<int>(InputKind::Mask)] = mask_.data();
+        inputs.data[static_cast<int>(InputKind::OutputRows)] = out_rows.data();
 
         Graph graph;
-        // A micro-batch without outputs still fills the cache; its head is skipped.
-        const bool any_output = in.n_outputs > 0;
-        if (!any_output) {
-            in.n_outputs = 1;  // keep shapes valid; the row is computed and discarded
-            out_rows.push_back(static_cast<int32_t>(len - 1));
-            in.output_rows = out_rows.data();
-        }
-        graph.finish(model::build_forward(graph, hp, model_.weights(), in));
-        if (!model::compute_on_cpu(graph, arena_, params_.n_threads, should_abort_)) {
+        graph.finish(model_.arch().build(graph, hp, model_.weights(), in));
+        graph.schedule(model_.placement());
+        if (!scheduler_.run(graph, inputs, kv_.layers(), params_.n_threads, should_abort_)) {
             kv_.release(placed);
             n_outputs_ = 0;
             return EMBER_ERR_ABORTED;
         }
         if (any_output) {
-            const float *result = arena_.node(graph, graph.output());
             const int32_t first = row_to_output_[static_cast<size_t>(start + out_rows[0])];
-            std::memcpy(outputs_.data() + static_cast<size_t>(first) * static_cast<size_t>(output_width_), result,
-                        out_rows.size() * static_cast<size_t>(output_width_) * sizeof(float));
+            scheduler_.read_output(graph, outputs_.data() + static_cast<size_t>(first) * static_cast<size_t>(output_width_),
+                                   out_rows.size() * static_cast<size_t>(output_width_) * sizeof(float));
         }
     }
     if (pooled) pool_embeddings(batch);
     return EMBER_OK;
 }
 
+size_t Session::compute_bytes(int backend) const {
+    size_t n = scheduler_.arena_bytes(backend);
+    if (backend == kCpuBackend) n += (mask_.capacity() + outputs_.capacity()) * sizeof(float);
+    return n;
+}
+
 size_t Session::compute_bytes() const {
-    return arena_.bytes() + mask_.capacity() * sizeof(float) + outputs_.capacity() * sizeof(float);
+    size_t n = 0;
+    for (int b = 0; b < model_.placement().n_backends; ++b) n += compute_bytes(b);
+    return n;
 }
 
 void Session::pool_embeddings(const Batch &batch) {

@@ -12,6 +12,7 @@
 #include "model/kv_cache.h"
 #include "runtime/batch.h"
 #include "runtime/model.h"
+#include "runtime/scheduler.h"
 
 namespace ember {
 
@@ -70,11 +71,12 @@ public:
     const SessionParams &params() const { return params_; }
     uint32_t n_ctx() const { return kv_.n_cells(); }
     const model::KvCache &kv_cache() const { return kv_; }
-    // Bytes this session holds for computing (grown by decodes, never shrunk): the activation
-    // arena, the attention mask of a micro-batch and the outputs of the last decode. The KV
-    // cache is kv_cache().bytes(); matmul scratch (activations converted for the weight type,
-    // per thread) is not counted.
-    size_t compute_bytes() const;
+    // Bytes this session holds for computing on backend b (grown by decodes, never shrunk):
+    // b's activation arena, plus on the CPU the attention mask of a micro-batch and the
+    // outputs of the last decode. The KV cache is kv_cache().bytes_on(); matmul scratch
+    // (activations converted for the weight type, per thread) is not counted.
+    size_t compute_bytes(int backend) const;
+    size_t compute_bytes() const;  // on every backend
     // Non-fatal notes from construction (e.g. a context beyond the training context).
     const std::vector<std::string> &warnings() const { return warnings_; }
 
@@ -85,7 +87,7 @@ private:
     const Model &model_;
     SessionParams params_;
     model::KvCache kv_;
-    Arena arena_;
+    Scheduler scheduler_;
     std::function<bool()> should_abort_;
     std::vector<std::string> warnings_;
 

@@ -9,7 +9,7 @@
 #include "core/error.h"
 #include "gguf/gguf_shards.h"
 #include "gguf/gguf_writer.h"
-#include "gguf/memory_estimate.h"
+#include "runtime/memory_estimate.h"
 
 using namespace ember;
 
@@ -61,9 +61,9 @@ void exercise(const gguf::ShardedModel &model) {
         if (t->n_bytes) g_sink = g_sink + t->data[0] + t->data[t->n_bytes - 1];
     }
     expect_ok_or_error([&] {
-        gguf::MemoryEstimateParams p;
+        MemoryEstimateParams p;
         p.n_gpu_layers = 2;
-        const auto e = gguf::estimate_memory(model, p);
+        const auto e = estimate_memory(model, p);
         g_sink = g_sink + e.total_cpu() + e.total_gpu();
     });
     // Whatever parsed must survive a write and re-read unchanged in shape.

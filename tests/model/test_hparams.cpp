@@ -64,7 +64,7 @@ TEST_CASE("linear rope scaling and qwen2's neox rotation", "[hparams]") {
     CHECK(error_of(w).find("yarn") != std::string::npos);
 
     const model::Hparams real = model::read_hparams(*gguf::File::open(test::shared_path("models/micro-qwen2-F16.gguf")));
-    CHECK(real.arch == model::Arch::Qwen2);
+    CHECK(real.arch_name == "qwen2");
     CHECK(real.rope_kind == RopeKind::Neox);
     CHECK(real.rope_freq_base == 1000000.0f);
 }

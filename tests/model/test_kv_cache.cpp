@@ -11,6 +11,14 @@ using ember::TensorType;
 using ember::model::KvCache;
 
 namespace {
+// n layers on the CPU backend.
+std::vector<ember::backend::Backend *> cpu_layers(size_t n) {
+    static const auto cpu = ember::backend::create_cpu_backend();
+    return std::vector<ember::backend::Backend *>(n, cpu.get());
+}
+}  // namespace
+
+namespace {
 
 bool visible(const std::vector<float> &mask, int64_t n_kv, int64_t t, int64_t c) {
     return mask[static_cast<size_t>(t * n_kv + c)] == 0.0f;
@@ -19,7 +27,7 @@ bool visible(const std::vector<float> &mask, int64_t n_kv, int64_t t, int64_t c)
 }  // namespace
 
 TEST_CASE("cells are taken first-fit and a full cache refuses without changing", "[kv]") {
-    KvCache kv(2, 8, 4, 2, TensorType::F16);
+    KvCache kv(cpu_layers(2), 8, 4, 2, TensorType::F16);
     std::vector<int32_t> cells;
     const int32_t pos[3] = {0, 1, 2}, seq[3] = {0, 0, 0};
     REQUIRE(kv.place(pos, seq, 3, cells));
@@ -38,7 +46,7 @@ TEST_CASE("cells are taken first-fit and a full cache refuses without changing",
 }
 
 TEST_CASE("the mask is causal within a sequence and hides other sequences", "[kv]") {
-    KvCache kv(1, 4, 8, 2, TensorType::F32);
+    KvCache kv(cpu_layers(1), 4, 8, 2, TensorType::F32);
     std::vector<int32_t> cells;
     // Two sequences interleaved in one batch: seq 0 at positions 0,1; seq 1 at 0,1.
     const int32_t pos[4] = {0, 0, 1, 1}, seq[4] = {0, 1, 0, 1};
@@ -58,7 +66,7 @@ TEST_CASE("the mask is causal within a sequence and hides other sequences", "[kv
 }
 
 TEST_CASE("seq_cp shares cells, seq_keep and seq_rm drop ownership", "[kv]") {
-    KvCache kv(1, 4, 8, 3, TensorType::F16);
+    KvCache kv(cpu_layers(1), 4, 8, 3, TensorType::F16);
     std::vector<int32_t> cells;
     const int32_t pos[3] = {0, 1, 2}, seq[3] = {0, 0, 0};
     REQUIRE(kv.place(pos, seq, 3, cells));
@@ -85,28 +93,27 @@ TEST_CASE("seq_cp shares cells, seq_keep and seq_rm drop ownership", "[kv]") {
 }
 
 TEST_CASE("state round trip restores cells and rows", "[kv]") {
-    KvCache a(2, 4, 6, 2, TensorType::F32);
+    KvCache a(cpu_layers(2), 4, 6, 2, TensorType::F32);
     std::vector<int32_t> cells;
     const int32_t pos[3] = {0, 1, 0}, seq[3] = {0, 0, 1};
     REQUIRE(a.place(pos, seq, 3, cells));
-    auto view = a.layer_view(1);
-    static_cast<float *>(view.k_cache)[4 * 2 + 3] = 7.5f;  // layer 1, cell 2, value 3
+    static_cast<float *>(a.layers()[1].k)[4 * 2 + 3] = 7.5f;  // layer 1, cell 2, value 3
     std::vector<uint8_t> state;
     a.write_state(state);
 
-    KvCache b(2, 4, 6, 2, TensorType::F32);
+    KvCache b(cpu_layers(2), 4, 6, 2, TensorType::F32);
     b.read_state(state.data(), state.size());
     CHECK(b.n_used() == 3);
     CHECK(b.seq_pos_max(1) == 0);
-    CHECK(static_cast<float *>(b.layer_view(1).k_cache)[4 * 2 + 3] == 7.5f);
+    CHECK(static_cast<float *>(b.layers()[1].k)[4 * 2 + 3] == 7.5f);
 
-    KvCache other_type(2, 4, 6, 2, TensorType::F16);
+    KvCache other_type(cpu_layers(2), 4, 6, 2, TensorType::F16);
     CHECK_THROWS_AS(other_type.read_state(state.data(), state.size()), ember::Error);
     CHECK_THROWS_AS(b.read_state(state.data(), state.size() - 1), ember::Error);
 }
 
 TEST_CASE("cache parameters are validated", "[kv]") {
-    CHECK_THROWS_AS(KvCache(1, 4, 4, 0, TensorType::F16), ember::Error);
-    CHECK_THROWS_AS(KvCache(1, 4, 4, 65, TensorType::F16), ember::Error);
-    CHECK_THROWS_AS(KvCache(1, 4, 4, 1, TensorType::Q8_0), ember::Error);
+    CHECK_THROWS_AS(KvCache(cpu_layers(1), 4, 4, 0, TensorType::F16), ember::Error);
+    CHECK_THROWS_AS(KvCache(cpu_layers(1), 4, 4, 65, TensorType::F16), ember::Error);
+    CHECK_THROWS_AS(KvCache(cpu_layers(1), 4, 4, 1, TensorType::Q8_0), ember::Error);
 }

@@ -1,5 +1,5 @@
 // What a loaded model and a session really take, against `ember-gguf info`'s estimate
-// (gguf::estimate_memory): the weights stay in the file mapping (never copied), and the
+// (estimate_memory): the weights stay in the file mapping (never copied), and the
 // session's KV cache and compute buffers match the estimate within 10 %.
 #include <catch2/catch.hpp>
 
@@ -8,7 +8,7 @@
 #include <string>
 #include <vector>
 
-#include "gguf/memory_estimate.h"
+#include "runtime/memory_estimate.h"
 #include "runtime/model.h"
 #include "runtime/session.h"
 #include "support/test_paths.h"
@@ -55,9 +55,9 @@ TEST_CASE("KV cache and compute buffers match ember-gguf's estimate; weights are
         auto model = Model::load(path);
         if (have_rss) read_rss(loaded);
 
-        gguf::MemoryEstimateParams ep;
+        MemoryEstimateParams ep;
         ep.n_ctx = c.n_ctx;
-        const gguf::MemoryEstimate e = gguf::estimate_memory(model->files(), ep);
+        const MemoryEstimate e = estimate_memory(model->files(), ep);
         REQUIRE(e.has_hparams);
 
         // One micro-batch that fills the context, logits for every row: the case the compute

@@ -1,4 +1,4 @@
-#include "model/attention.h"
+#include "backend/cpu/attention.h"
 
 #include <algorithm>
 #include <cmath>
@@ -7,9 +7,9 @@
 #include <vector>
 
 #include "cpu/ops.h"
-#include "model/float_ops.h"
+#include "backend/cpu/float_ops.h"
 
-namespace ember::model {
+namespace ember::backend {
 
 namespace {
 
@@ -18,30 +18,14 @@ constexpr int64_t kTile = 64;   // cells per softmax block, and the batch size f
                                 // tiled path is used
 constexpr int64_t kLanes = 16;  // the reference's vector width in floats (512 bits)
 
-// Stores the micro-batch's k and v rows into their cells, in the cache's type.
-void store_kv(const AttentionParams &a, const float *k, const float *v, int64_t n_tokens) {
-    const int64_t n_embd_kv = a.n_head_kv * a.head_dim;
-    for (int64_t t = 0; t < n_tokens; ++t) {
-        const int64_t cell = a.dst_cells[t];
-        if (a.kv_type == TensorType::F16) {
-            cpu::fp32_to_fp16_row(k + t * n_embd_kv, static_cast<uint16_t *>(a.k_cache) + cell * n_embd_kv, n_embd_kv);
-            cpu::fp32_to_fp16_row(v + t * n_embd_kv, static_cast<uint16_t *>(a.v_cache) + cell * n_embd_kv, n_embd_kv);
-        } else {
-            std::memcpy(static_cast<float *>(a.k_cache) + cell * n_embd_kv, k + t * n_embd_kv,
-                        static_cast<size_t>(n_embd_kv) * sizeof(float));
-            std::memcpy(static_cast<float *>(a.v_cache) + cell * n_embd_kv, v + t * n_embd_kv,
-                        static_cast<size_t>(n_embd_kv) * sizeof(float));
-        }
-    }
-}
-
 // One KV head's cached rows over cells [0, n_kv) as float: [n_kv][head_dim].
-void gather_head(const AttentionParams &a, const void *cache, int64_t kv_head, std::vector<float> &dst) {
+void gather_head(const AttentionParams &a, TensorType type, const void *cache, int64_t n_kv, int64_t kv_head,
+                 std::vector<float> &dst) {
     const int64_t n_embd_kv = a.n_head_kv * a.head_dim;
-    dst.resize(static_cast<size_t>(a.n_kv * a.head_dim));
-    for (int64_t c = 0; c < a.n_kv; ++c) {
+    dst.resize(static_cast<size_t>(n_kv * a.head_dim));
+    for (int64_t c = 0; c < n_kv; ++c) {
         float *row = dst.data() + c * a.head_dim;
-        if (a.kv_type == TensorType::F16)
+        if (type == TensorType::F16)
             cpu::fp16_to_fp32_row(static_cast<const uint16_t *>(cache) + c * n_embd_kv + kv_head * a.head_dim, row,
                                   a.head_dim);
         else
@@ -114,9 +98,9 @@ void round_row_to_half(float *x, uint16_t *tmp, int64_t n) {
 
 // Row by row: every visible cell updates M, S and the accumulator in turn.
 EMBER_FMA_CLONES
-void attend_row_by_row(const AttentionParams &a, const float *q, const float *mask, Scratch &w, float *out) {
+void attend_row_by_row(const AttentionParams &a, bool half, int64_t n_kv, const float *q, const float *mask, Scratch &w,
+                       float *out) {
     const int64_t hd = a.head_dim;
-    const bool half = a.kv_type == TensorType::F16;
     float *qr = w.q.data(), *acc = w.acc.data();
     uint16_t *acc_half = w.acc_half.data();
     std::copy(q, q + hd, qr);
@@ -124,7 +108,7 @@ void attend_row_by_row(const AttentionParams &a, const float *q, const float *ma
     std::fill(acc, acc + hd, 0.0f);
 
     float running_max = kHidden, sum = 0.0f;
-    for (int64_t c = 0; c < a.n_kv; ++c) {
+    for (int64_t c = 0; c < n_kv; ++c) {
         if (mask[c] == kHidden) continue;
         const float s = dot_row(qr, w.keys.data() + c * hd, hd, half) * a.scale + mask[c];
         float rescale = 1.0f, weight = 1.0f;  // rescale: for the old terms; weight: e^(s - M)
@@ -163,13 +147,13 @@ template <int64_t width>
 // Tiled: per block of kTile cells, the scores, one rescale to the block's maximum, the
 // exponentials and their sum, then the weighted values (all in F32).
 EMBER_FMA_CLONES
-void attend_tiled(const AttentionParams &a, const float *q, const float *mask, Scratch &w, float *out) {
+void attend_tiled(const AttentionParams &a, int64_t n_kv, const float *q, const float *mask, Scratch &w, float *out) {
     const int64_t hd = a.head_dim;
     float *acc = w.acc.data(), *scores = w.scores.data();
     std::fill(acc, acc + hd, 0.0f);
     float running_max = kHidden, sum = 0.0f;
-    for (int64_t c0 = 0; c0 < a.n_kv; c0 += kTile) {
-        const int64_t n = std::min(kTile, a.n_kv - c0);
+    for (int64_t c0 = 0; c0 < n_kv; c0 += kTile) {
+        const int64_t n = std::min(kTile, n_kv - c0);
         if (std::all_of(mask + c0, mask + c0 + n, [](float m) { return m == kHidden; })) continue;
 
         const float *keys_t = w.key_blocks.data() + (c0 / kTile) * hd * kTile;  // [hd][kTile]
@@ -214,12 +198,28 @@ void attend_tiled(const AttentionParams &a, const float *q, const float *mask, S
 
 }  // namespace
 
-void attention(const AttentionParams &a, const float *q, const float *k, const float *v, float *out,
-               int64_t n_tokens, int n_threads) {
+void store_kv(const KvLayer &kv, int64_t n_embd_kv, const float *k, const float *v, const int32_t *cells,
+              int64_t n_tokens) {
+    for (int64_t t = 0; t < n_tokens; ++t) {
+        const int64_t cell = cells[t];
+        if (kv.type == TensorType::F16) {
+            cpu::fp32_to_fp16_row(k + t * n_embd_kv, static_cast<uint16_t *>(kv.k) + cell * n_embd_kv, n_embd_kv);
+            cpu::fp32_to_fp16_row(v + t * n_embd_kv, static_cast<uint16_t *>(kv.v) + cell * n_embd_kv, n_embd_kv);
+        } else {
+            std::memcpy(static_cast<float *>(kv.k) + cell * n_embd_kv, k + t * n_embd_kv,
+                        static_cast<size_t>(n_embd_kv) * sizeof(float));
+            std::memcpy(static_cast<float *>(kv.v) + cell * n_embd_kv, v + t * n_embd_kv,
+                        static_cast<size_t>(n_embd_kv) * sizeof(float));
+        }
+    }
+}
+
+void attention(const AttentionParams &a, const KvLayer &kv, int64_t n_kv, const float *mask, const float *q,
+               float *out, int64_t n_tokens, int n_threads) {
     const int64_t hd = a.head_dim, n_cols = a.n_head * hd;
     const int64_t group = a.n_head / a.n_head_kv;  // query heads per KV head
     const bool tiled = n_tokens >= kTile && hd % kLanes == 0;
-    store_kv(a, k, v, n_tokens);
+    const bool half = kv.type == TensorType::F16;
 
 #pragma omp parallel num_threads(n_threads)
     {
@@ -233,21 +233,21 @@ void attention(const AttentionParams &a, const float *q, const float *k, const f
         for (int64_t h = 0; h < a.n_head; ++h) {
             const int64_t kvh = h / group;
             if (kvh != loaded_kv_head) {
-                gather_head(a, a.k_cache, kvh, w.keys);
-                gather_head(a, a.v_cache, kvh, w.values);
-                if (tiled) transpose_key_blocks(w.keys, a.n_kv, hd, w.key_blocks);
+                gather_head(a, kv.type, kv.k, n_kv, kvh, w.keys);
+                gather_head(a, kv.type, kv.v, n_kv, kvh, w.values);
+                if (tiled) transpose_key_blocks(w.keys, n_kv, hd, w.key_blocks);
                 loaded_kv_head = kvh;
             }
             for (int64_t t = 0; t < n_tokens; ++t) {
                 const float *qt = q + t * n_cols + h * hd;
                 float *ot = out + t * n_cols + h * hd;
                 if (tiled)
-                    attend_tiled(a, qt, a.mask + t * a.n_kv, w, ot);
+                    attend_tiled(a, n_kv, qt, mask + t * n_kv, w, ot);
                 else
-                    attend_row_by_row(a, qt, a.mask + t * a.n_kv, w, ot);
+                    attend_row_by_row(a, half, n_kv, qt, mask + t * n_kv, w, ot);
             }
         }
     }
 }
 
-}  // namespace ember::model
+}  // namespace ember::backend

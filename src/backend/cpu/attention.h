@@ -1,5 +1,5 @@
-// The Attention op on the CPU: stores a micro-batch's k and v rows in the KV cache, then for
-// each token t and query head h
+// The StoreKv and Attention ops on the CPU. store_kv writes a micro-batch's k and v rows into
+// their cells of one layer's cache; attention then computes, for each token t and query head h
 //     out[t][h] = softmax(q[t][h] · K[g]ᵀ · scale + mask[t]) · V[g]
 // where g is the KV head that h shares (grouped-query attention) and K[g], V[g] are the cached
 // rows of cells [0, n_kv).
@@ -19,12 +19,17 @@
 
 #include <cstdint>
 
+#include "backend/backend.h"
 #include "core/graph.h"
 
-namespace ember::model {
+namespace ember::backend {
 
-// q, out: [n_tokens][n_head*head_dim]; k, v: [n_tokens][n_head_kv*head_dim].
-void attention(const AttentionParams &a, const float *q, const float *k, const float *v, float *out,
-               int64_t n_tokens, int n_threads);
+// k, v: [n_tokens][n_embd_kv] rows stored into cells[t] of the layer's cache.
+void store_kv(const KvLayer &kv, int64_t n_embd_kv, const float *k, const float *v, const int32_t *cells,
+              int64_t n_tokens);
 
-}  // namespace ember::model
+// q, out: [n_tokens][n_head*head_dim]; mask: [n_tokens][n_kv] over cells [0, n_kv).
+void attention(const AttentionParams &a, const KvLayer &kv, int64_t n_kv, const float *mask, const float *q,
+               float *out, int64_t n_tokens, int n_threads);
+
+}  // namespace ember::backend

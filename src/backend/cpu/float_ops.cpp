@@ -1,11 +1,11 @@
-#include "model/float_ops.h"
+#include "backend/cpu/float_ops.h"
 
 #include <algorithm>
 #include <cmath>
 #include <cstring>
 #include <vector>
 
-namespace ember::model {
+namespace ember::backend {
 
 namespace {
 
@@ -86,13 +86,13 @@ void rms_norm_row(const float *x, const float *weight, float *y, int64_t n, floa
 namespace {
 
 // cos/sin of each of the n_rot/2 rotation angles at position `pos`: [n_rot/2][2].
-void rope_table(const RopeParams &p, int32_t pos, std::vector<float> &cs) {
+void rope_table(const RopeParams &p, const float *freq_factors, int32_t pos, std::vector<float> &cs) {
     const int64_t half = p.n_rot / 2;
     cs.resize(static_cast<size_t>(2 * half));
     const float theta_scale = std::pow(p.freq_base, -2.0f / static_cast<float>(p.n_rot));
     float theta = static_cast<float>(pos);
     for (int64_t i = 0; i < half; ++i) {
-        const float ff = p.freq_factors != nullptr ? p.freq_factors[i] : 1.0f;
+        const float ff = freq_factors != nullptr ? freq_factors[i] : 1.0f;
         const float angle = p.freq_scale * (theta / ff);
         cs[static_cast<size_t>(2 * i)] = std::cos(angle);
         cs[static_cast<size_t>(2 * i + 1)] = std::sin(angle);
@@ -119,11 +119,12 @@ void rotate_heads(float *v, const float *cs, const RopeParams &p) {
 
 }  // namespace
 
-void rope_rows(const float *x, float *out, int64_t n_tokens, int64_t n_cols, const RopeParams &p) {
+void rope_rows(const float *x, float *out, int64_t n_tokens, int64_t n_cols, const RopeParams &p,
+               const int32_t *positions, const float *freq_factors) {
     std::memcpy(out, x, static_cast<size_t>(n_tokens * n_cols) * sizeof(float));
     std::vector<float> cs;
     for (int64_t t = 0; t < n_tokens; ++t) {
-        rope_table(p, p.positions[t], cs);
+        rope_table(p, freq_factors, positions[t], cs);
         rotate_heads(out + t * n_cols, cs.data(), p);
     }
 }
@@ -140,4 +141,4 @@ void swiglu_row(const float *gate, const float *up, float *out, int64_t n) {
     for (int64_t i = n16; i < n; ++i) out[i] = gate[i] / (1.0f + std::exp(-gate[i])) * up[i];
 }
 
-}  // namespace ember::model
+}  // namespace ember::backend

@@ -19,7 +19,7 @@
 #define EMBER_FMA_CLONES
 #endif
 
-namespace ember::model {
+namespace ember::backend {
 
 // e^x by the range reduction x = n·ln2 + b (|b| <= ln2/2, ln2 split in two parts) and a
 // degree-5 polynomial for e^b, scaled by 2^n; about 1.5 ulp. This is the vectorized exp of
@@ -34,10 +34,12 @@ void rms_norm_row(const float *x, const float *weight, float *y, int64_t n, floa
 // out = x with each head of each token rotated by its position (RopeParams). The cos/sin
 // table of a position is built in float with theta advancing by base^(-2/n_rot) per pair;
 // each rotated pair is (x0·c − x1·s, x0·s + x1·c) with the second product of each fused.
-void rope_rows(const float *x, float *out, int64_t n_tokens, int64_t n_cols, const RopeParams &p);
+// freq_factors: n_rot/2 divisors of the angles (Llama 3.1 rope_freqs), nullable.
+void rope_rows(const float *x, float *out, int64_t n_tokens, int64_t n_cols, const RopeParams &p,
+               const int32_t *positions, const float *freq_factors);
 
 // out = silu(gate) * up, silu(g) = g / (1 + e^-g); groups of 16 use exp_approx, a tail of
 // fewer than 16 uses the libm exp (as llama.cpp's 16-lane loop and its scalar remainder).
 void swiglu_row(const float *gate, const float *up, float *out, int64_t n);
 
-}  // namespace ember::model
+}  // namespace ember::backend

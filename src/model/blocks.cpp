@@ -1,0 +1,113 @@
+#include "model/blocks.h"
+
+#include <cmath>
+
+namespace ember::model {
+
+namespace dim {
+int64_t embd(const Hparams &hp) { return hp.n_embd; }
+int64_t q(const Hparams &hp) { return hp.n_embd_q(); }
+int64_t kv(const Hparams &hp) { return hp.n_embd_kv(); }
+int64_t ff(const Hparams &hp) { return hp.n_ff; }
+int64_t vocab(const Hparams &hp) { return hp.n_vocab; }
+int64_t rot_half(const Hparams &hp) { return hp.n_rot / 2; }
+}  // namespace dim
+
+std::vector<HparamKey> decoder_hparams() {
+    using H = Hparams;
+    return {
+        required("context_length", &H::n_ctx_train),
+        required("embedding_length", &H::n_embd),
+        required("block_count", &H::n_layer),
+        required("feed_forward_length", &H::n_ff),
+        required("attention.head_count", &H::n_head),
+        or_field("attention.head_count_kv", &H::n_head_kv, &H::n_head),
+        required("attention.layer_norm_rms_epsilon", &H::norm_eps),
+        or_derived("attention.key_length", &H::head_dim,
+                   [](const H &hp) { return hp.n_embd % hp.n_head == 0 ? hp.n_embd / hp.n_head : 0u; }),
+        or_field("attention.value_length", &H::head_dim_v, &H::head_dim),
+        or_field("rope.dimension_count", &H::n_rot, &H::head_dim),
+        or_constant("rope.freq_base", &H::rope_freq_base, 10000.0),
+    };
+}
+
+std::vector<TensorDef> decoder_tensors(bool biases) {
+    using S = TensorScope;
+    using U = TensorUse;
+    return {
+        {TokenEmbd, "token_embd.weight", S::Input, U::Rows, dim::embd, dim::vocab},
+        {OutputNorm, "output_norm.weight", S::Output, U::Vector, dim::embd},
+        {Output, "output.weight", S::Output, U::MatMul, dim::embd, dim::vocab, true, TokenEmbd},  // tied when absent
+        {RopeFreqs, "rope_freqs.weight", S::EveryLayer, U::Vector, dim::rot_half, nullptr, false},
+        {AttnNorm, "attn_norm.weight", S::Layer, U::Vector, dim::embd},
+        {Wq, "attn_q.weight", S::Layer, U::MatMul, dim::embd, dim::q},
+        {Wk, "attn_k.weight", S::Layer, U::MatMul, dim::embd, dim::kv},
+        {Wv, "attn_v.weight", S::Layer, U::MatMul, dim::embd, dim::kv},
+        {Bq, "attn_q.bias", S::Layer, U::Vector, dim::q, nullptr, biases},
+        {Bk, "attn_k.bias", S::Layer, U::Vector, dim::kv, nullptr, biases},
+        {Bv, "attn_v.bias", S::Layer, U::Vector, dim::kv, nullptr, biases},
+        {Wo, "attn_output.weight", S::Layer, U::MatMul, dim::q, dim::embd},
+        {FfnNorm, "ffn_norm.weight", S::Layer, U::Vector, dim::embd},
+        {FfnGate, "ffn_gate.weight", S::Layer, U::MatMul, dim::embd, dim::ff},
+        {FfnUp, "ffn_up.weight", S::Layer, U::MatMul, dim::embd, dim::ff},
+        {FfnDown, "ffn_down.weight", S::Layer, U::MatMul, dim::ff, dim::embd},
+    };
+}
+
+DecoderInputs decoder_inputs(Graph &g, const BuildInput &in) {
+    DecoderInputs io;
+    io.tokens = g.input(InputKind::Tokens, 1, in.n_tokens);
+    io.positions = g.input(InputKind::Positions, 1, in.n_tokens);
+    io.cells = g.input(InputKind::KvCells, 1, in.n_tokens);
+    io.mask = g.input(InputKind::Mask, in.n_kv, in.n_tokens);
+    io.output_rows = g.input(InputKind::OutputRows, 1, in.n_outputs);
+    return io;
+}
+
+const Tensor *optional(const Tensor &t) { return t.present() ? &t : nullptr; }
+
+NodeId attention_block(Graph &g, const Hparams &hp, const std::vector<Tensor> &l, int il, NodeId n,
+                       const DecoderInputs &in) {
+    RopeParams rope_q;
+    rope_q.kind = hp.rope_kind;
+    rope_q.head_dim = hp.head_dim;
+    rope_q.n_rot = hp.n_rot;
+    rope_q.freq_base = hp.rope_freq_base;
+    rope_q.freq_scale = hp.rope_freq_scale;
+    rope_q.n_heads = hp.n_head;
+    RopeParams rope_k = rope_q;
+    rope_k.n_heads = hp.n_head_kv;
+    const Tensor *factors = optional(l[RopeFreqs]);
+
+    NodeId q = g.matmul(l[Wq], n, optional(l[Bq]));  // [n_tokens][n_head * head_dim]
+    NodeId k = g.matmul(l[Wk], n, optional(l[Bk]));  // [n_tokens][n_head_kv * head_dim]
+    NodeId v = g.matmul(l[Wv], n, optional(l[Bv]));  // [n_tokens][n_head_kv * head_dim]
+    q = g.rope(q, in.positions, rope_q, factors);
+    k = g.rope(k, in.positions, rope_k, factors);
+
+    // Causal attention over this sequence's cached tokens, this batch's k/v included.
+    const NodeId stored = g.store_kv(il, k, v, in.cells);
+    AttentionParams att;
+    att.n_head = hp.n_head;
+    att.n_head_kv = hp.n_head_kv;
+    att.head_dim = hp.head_dim;
+    att.scale = 1.0f / std::sqrt(static_cast<float>(hp.head_dim));
+    const NodeId a = g.attention(il, q, in.mask, stored, att);  // [n_tokens][n_head * head_dim]
+    return g.matmul(l[Wo], a);
+}
+
+NodeId gated_ffn(Graph &g, const std::vector<Tensor> &l, NodeId n, Activation act) {
+    const NodeId gate = g.matmul(l[FfnGate], n);  // [n_tokens][n_ff]
+    const NodeId up = g.matmul(l[FfnUp], n);      // [n_tokens][n_ff]
+    return g.matmul(l[FfnDown], g.glu(act, gate, up));
+}
+
+NodeId output_head(Graph &g, const Hparams &hp, const Weights &w, NodeId x, const DecoderInputs &io,
+                   const BuildInput &in) {
+    if (in.n_outputs < in.n_tokens) x = g.select_rows(x, io.output_rows);  // [n_outputs][n_embd]
+    x = g.rms_norm(x, w[OutputNorm], hp.norm_eps);
+    if (in.embeddings) return x;
+    return g.matmul(w[Output], x);  // logits [n_outputs][n_vocab]
+}
+
+}  // namespace ember::model

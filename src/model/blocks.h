@@ -1,0 +1,54 @@
+// The building blocks of decoder-only transformers that architecture modules compose: the
+// standard tensor slots and table rows, the graph inputs, the attention block, the gated
+// feed-forward block and the output head. Each returns the block's output node; the residual
+// adds stay in the module's build function, so it reads like the model's math.
+#pragma once
+
+#include <vector>
+
+#include "core/graph.h"
+#include "model/architecture.h"
+#include "model/weights.h"
+
+namespace ember::model {
+
+// The standard tensors (llama.cpp's names). A module may add slots of its own after these.
+enum GlobalSlot { TokenEmbd, OutputNorm, Output, kGlobalSlots };
+enum LayerSlot { AttnNorm, Wq, Wk, Wv, Bq, Bk, Bv, Wo, FfnNorm, FfnGate, FfnUp, FfnDown, RopeFreqs, kLayerSlots };
+
+// Shapes of the standard tensors, for the tables.
+namespace dim {
+int64_t embd(const Hparams &hp);
+int64_t q(const Hparams &hp);      // n_head * head_dim
+int64_t kv(const Hparams &hp);     // n_head_kv * head_dim
+int64_t ff(const Hparams &hp);
+int64_t vocab(const Hparams &hp);
+int64_t rot_half(const Hparams &hp);
+}  // namespace dim
+
+// The hyper-parameter keys every llama-style decoder has.
+std::vector<HparamKey> decoder_hparams();
+// The tensor table of a llama-style decoder; `biases` says whether q/k/v biases are
+// required (qwen2) or optional (llama: used when present).
+std::vector<TensorDef> decoder_tensors(bool biases);
+
+// The graph inputs of one micro-batch.
+struct DecoderInputs {
+    NodeId tokens, positions, cells, mask, output_rows;
+};
+DecoderInputs decoder_inputs(Graph &g, const BuildInput &in);
+
+const Tensor *optional(const Tensor &t);
+
+// Wo · attention(rope(Wq·n + bq), rope(Wk·n + bk), Wv·n + bv) over layer il's cache, after
+// storing this micro-batch's k and v there; n is the normed residual.
+NodeId attention_block(Graph &g, const Hparams &hp, const std::vector<Tensor> &l, int il, NodeId n,
+                       const DecoderInputs &in);
+// W_down · (act(W_gate·n) * (W_up·n)).
+NodeId gated_ffn(Graph &g, const std::vector<Tensor> &l, NodeId n, Activation act);
+// The rows someone asked for, normed, through the output head (or the normed rows alone when
+// embeddings are wanted).
+NodeId output_head(Graph &g, const Hparams &hp, const Weights &w, NodeId x, const DecoderInputs &io,
+                   const BuildInput &in);
+
+}  // namespace ember::model

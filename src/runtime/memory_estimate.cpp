@@ -1,0 +1,60 @@
+#include "runtime/memory_estimate.h"
+
+#include <algorithm>
+
+#include "core/error.h"
+#include "core/graph.h"
+#include "core/placement.h"
+#include "model/architecture.h"
+#include "model/kv_cache.h"
+#include "model/weights.h"
+
+namespace ember {
+
+MemoryEstimate estimate_memory(const gguf::ShardedModel &files, const MemoryEstimateParams &params) {
+    const gguf::File &meta = files.metadata();
+    MemoryEstimate e;
+    e.arch = meta.get_string_or("general.architecture", "");
+    for (const gguf::TensorInfo *t : files.tensors()) e.weights_cpu += t->n_bytes;
+
+    model::Hparams hp;
+    try {
+        hp = model::read_hparams(meta);
+    } catch (const Error &err) {
+        e.why_partial = err.what();
+        return e;
+    }
+    e.has_hparams = true;
+    e.weights_cpu = 0;
+    e.n_layers = hp.n_layer;
+    e.n_ctx = params.n_ctx ? params.n_ctx : hp.n_ctx_train;
+
+    // The placement a device would get, and what the loader would put on each side of it.
+    const Placement placement = place_layers(hp.n_layer, params.n_gpu_layers, /*have_device=*/true);
+    e.n_gpu_layers = placement.n_device_layers();
+    e.head_on_gpu = placement.output == kDeviceBackend;
+    const model::Weights w =
+        model::load_weights(files, hp, placement, std::vector<backend::Backend *>(static_cast<size_t>(placement.n_backends)));
+    auto on = [&](const std::vector<uint64_t> &v, int b) { return static_cast<size_t>(b) < v.size() ? v[static_cast<size_t>(b)] : 0; };
+    e.weights_cpu = on(w.bytes, kCpuBackend);
+    e.weights_gpu = on(w.bytes, kDeviceBackend);
+
+    const uint32_t n_cells = static_cast<uint32_t>(e.n_ctx);
+    const uint64_t kv_layer = model::KvCache::layer_bytes(hp.n_embd_kv(), n_cells, params.kv_type);
+    for (int b : placement.layers) (b == kDeviceBackend ? e.kv_gpu : e.kv_cpu) += kv_layer;
+
+    // One full micro-batch attending over the whole context, output for every row.
+    const int64_t n_ub = static_cast<int64_t>(std::min<uint64_t>(params.n_batch, e.n_ctx));
+    model::BuildInput in;
+    in.n_tokens = n_ub;
+    in.n_outputs = n_ub;
+    in.n_kv = static_cast<int64_t>(e.n_ctx);
+    Graph g;
+    g.finish(hp.arch->build(g, hp, w, in));
+    g.schedule(placement);
+    e.compute_cpu = g.arena_bytes(kCpuBackend) + 4ull * static_cast<uint64_t>(n_ub) * (e.n_ctx + hp.n_vocab);
+    e.compute_gpu = g.arena_bytes(kDeviceBackend);
+    return e;
+}
+
+}  // namespace ember

@@ -1,26 +1,16 @@
-// The add with xsimd at the build's baseline vector width (SSE2 on x86-64, NEON on AArch64);
-// row conversions go through the active ISA level.
+// Row kernels outside the matmuls. The add is a plain loop: the compiler vectorizes it at the
+// build's baseline width, and it measured as fast as an xsimd version everywhere and faster on
+// short rows (an 896-float bias row: 73 vs 95 ns). Row conversions go through the active ISA
+// level.
 #include "cpu/ops.h"
-
-#include <xsimd/xsimd.hpp>
 
 #include "core/half.h"
 #include "cpu/isa.h"
 
 namespace ember::cpu {
 
-namespace {
-
-using fbatch = xsimd::batch<float>;
-constexpr int64_t W = static_cast<int64_t>(fbatch::size);
-
-}  // namespace
-
 void add(const float *a, const float *b, float *out, int64_t n) {
-    int64_t i = 0;
-    for (; i + W <= n; i += W)
-        (fbatch::load_unaligned(a + i) + fbatch::load_unaligned(b + i)).store_unaligned(out + i);
-    for (; i < n; ++i) out[i] = a[i] + b[i];
+    for (int64_t i = 0; i < n; ++i) out[i] = a[i] + b[i];
 }
 
 void fp16_to_fp32_row(const uint16_t *src, float *dst, int64_t n) {

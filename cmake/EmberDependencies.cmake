@@ -8,7 +8,6 @@ function(ember_require_package pkg debian_pkg)
   endif()
 endfunction()
 
-ember_require_package(Eigen3 libeigen3-dev NO_MODULE)
 ember_require_package(xsimd libxsimd-dev)
 ember_require_package(OpenMP "libgomp1 (part of gcc)")
 ember_require_package(nlohmann_json nlohmann-json3-dev)

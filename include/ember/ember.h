@@ -14,6 +14,9 @@
  * size needed (without the terminating NUL); when it is too small they write nothing past it
  * and return EMBER_ERR_BUFFER_TOO_SMALL.
  *
+ * Struct fields that hold an enum's values are int32_t: their size and signedness do not
+ * depend on how a compiler represents the enum. Compare them with the enum's constants.
+ *
  * Threads: a model is immutable after loading and may be shared by any number of sessions on
  * any threads; a session (and a sampler) must be used by one thread at a time. The log
  * callback is process-wide and may be called from any thread.
@@ -185,9 +188,9 @@ typedef struct ember_session_params {
     uint32_t n_batch;       /* tokens per internal micro-batch */
     uint32_t n_seq_max;     /* independent sequences (sequence ids 0 .. n_seq_max-1) */
     int32_t n_threads;      /* 0: all hardware threads */
-    ember_kv_type kv_type;
+    int32_t kv_type;        /* an ember_kv_type */
     bool embeddings;        /* decode outputs hidden states instead of logits */
-    ember_pooling pooling;  /* with embeddings: per token (NONE) or one per sequence */
+    int32_t pooling;        /* an ember_pooling; with embeddings: per token (NONE) or one per sequence */
     ember_abort_callback abort_callback;
     void *abort_user_data;
 } ember_session_params;
@@ -331,7 +334,7 @@ typedef struct ember_generate_result {
     uint32_t struct_size;          /* sizeof(ember_generate_result), set by the caller */
     int32_t n_prompt_tokens;
     int32_t n_generated;
-    ember_stop_reason stop_reason;
+    int32_t stop_reason;           /* an ember_stop_reason */
     double prompt_seconds;         /* time spent decoding the prompt */
     double generate_seconds;       /* time spent generating */
 } ember_generate_result;

@@ -147,6 +147,7 @@ EMBER_API ember_status ember_decode(ember_session *session, const ember_batch *b
 }
 
 EMBER_API ember_status ember_session_logits(const ember_session *session, int32_t row, const float **logits) {
+    if (logits) *logits = nullptr;
     return api::guarded([&] {
         const ember_session &s = api::require_handle(session, "session");
         if (!logits) fail(EMBER_ERR_INVALID_ARGUMENT, "logits is NULL");
@@ -155,6 +156,7 @@ EMBER_API ember_status ember_session_logits(const ember_session *session, int32_
 }
 
 EMBER_API ember_status ember_session_embeddings(const ember_session *session, int32_t row, const float **embedding) {
+    if (embedding) *embedding = nullptr;
     return api::guarded([&] {
         const ember_session &s = api::require_handle(session, "session");
         if (!embedding) fail(EMBER_ERR_INVALID_ARGUMENT, "embedding is NULL");
@@ -164,6 +166,7 @@ EMBER_API ember_status ember_session_embeddings(const ember_session *session, in
 
 EMBER_API ember_status ember_session_seq_embeddings(const ember_session *session, int32_t seq_id,
                                                     const float **embedding) {
+    if (embedding) *embedding = nullptr;
     return api::guarded([&] {
         const ember_session &s = api::require_handle(session, "session");
         if (!embedding) fail(EMBER_ERR_INVALID_ARGUMENT, "embedding is NULL");

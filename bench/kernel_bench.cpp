@@ -47,7 +47,7 @@ const Matrix &weights(TensorType type, int64_t n_out, int64_t n_in) {
     if (slot) return *slot;
     uint64_t row_bytes = 0;
     ember::tensor_row_bytes(type, static_cast<uint64_t>(n_in), &row_bytes);
-    const TypeTraits *tr = scalar_type_traits(type);
+    const TypeTraits *tr = type_traits(type);
     std::mt19937 rng(static_cast<uint32_t>(type));
     std::normal_distribution<float> normal(0.0f, 1.0f);
     constexpr int64_t kDistinct = 64;

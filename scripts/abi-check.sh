@@ -20,7 +20,7 @@ build_probe() {
   # -O0: only the debug information matters here, and it compiles fastest.
   printf '%s\n' "$ROOT"/src/api/*.cpp | xargs -P "$(nproc)" -I{} sh -c \
     'g++ -std=c++17 -g -O0 -fPIC -fvisibility=hidden -fvisibility-inlines-hidden -DEMBER_BUILDING \
-         -I"$1" -I"$2/src" -I"$2/kernels" -I/usr/include/eigen3 -c "$3" -o "$4/$(basename "$3").o"' \
+         -I"$1" -I"$2/src" -I"$2/kernels" -c "$3" -o "$4/$(basename "$3").o"' \
     _ "$inc" "$ROOT" {} "$out.objs"
   g++ -shared -g -o "$out" "$out.objs"/*.o
 }

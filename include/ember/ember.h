@@ -9,10 +9,15 @@
  *  - no C++ exception, abort or exit ever crosses this boundary.
  *
  * Ownership: every *_create / *_load returns an object the caller frees with the matching
- * *_free (NULL is accepted and ignored). Strings returned as `const char *` stay valid while
- * their object lives. Functions that fill a caller's buffer take its capacity and report the
- * size needed (without the terminating NUL); when it is too small they write nothing past it
- * and return EMBER_ERR_BUFFER_TOO_SMALL.
+ * *_free (NULL is accepted and ignored). On failure they set *out to NULL, whatever failed (a
+ * NULL `out` itself is EMBER_ERR_INVALID_ARGUMENT). Other output parameters are written only
+ * on success unless a function's comment says otherwise. Strings returned as `const char *`
+ * stay valid while their object lives. Functions that fill a caller's buffer take its capacity
+ * and report the size needed (without the terminating NUL); when it is too small they write
+ * nothing past it and return EMBER_ERR_BUFFER_TOO_SMALL.
+ *
+ * Struct fields that hold an enum's values are int32_t: their size and signedness do not
+ * depend on how a compiler represents the enum. Compare them with the enum's constants.
  *
  * Threads: a model is immutable after loading and may be shared by any number of sessions on
  * any threads; a session (and a sampler) must be used by one thread at a time. The log
@@ -121,10 +126,12 @@ EMBER_API ember_model_params ember_model_default_params(void);
    (<prefix>-00001-of-0000N.gguf). On success *out owns the model (ember_model_free); on
    failure *out is NULL and ember_last_error() says why. params may be NULL (defaults). */
 EMBER_API ember_status ember_model_load(const char *path, const ember_model_params *params, ember_model **out);
-/* Loads a split model from an explicit list of shard paths, first shard first. */
+/* Loads a split model from an explicit list of shard paths, first shard first; *out as for
+   ember_model_load. */
 EMBER_API ember_status ember_model_load_shards(const char *const *paths, size_t n_paths,
                                                const ember_model_params *params, ember_model **out);
-/* Loads from a caller's memory (a whole GGUF file), which must outlive the model. */
+/* Loads from a caller's memory (a whole GGUF file), which must outlive the model; *out as
+   for ember_model_load. */
 EMBER_API ember_status ember_model_load_from_buffer(const void *data, size_t size, const ember_model_params *params,
                                                     ember_model **out);
 EMBER_API void ember_model_free(ember_model *model);
@@ -186,14 +193,17 @@ typedef struct ember_session_params {
     uint32_t n_batch;       /* tokens per internal micro-batch */
     uint32_t n_seq_max;     /* independent sequences (sequence ids 0 .. n_seq_max-1) */
     int32_t n_threads;      /* 0: all hardware threads */
-    ember_kv_type kv_type;
+    int32_t kv_type;        /* an ember_kv_type */
     bool embeddings;        /* decode outputs hidden states instead of logits */
-    ember_pooling pooling;  /* with embeddings: per token (NONE) or one per sequence */
+    int32_t pooling;        /* an ember_pooling; with embeddings: per token (NONE) or one per sequence */
     ember_abort_callback abort_callback;
     void *abort_user_data;
 } ember_session_params;
 
 EMBER_API ember_session_params ember_session_default_params(void);
+/* Creates a session over a model, which must outlive it. On success *out owns the session
+   (ember_session_free); on failure *out is NULL and ember_last_error() says why. params may
+   be NULL (defaults). */
 EMBER_API ember_status ember_session_create(const ember_model *model, const ember_session_params *params,
                                             ember_session **out);
 EMBER_API void ember_session_free(ember_session *session);
@@ -220,13 +230,17 @@ typedef struct ember_batch {
 EMBER_API ember_batch ember_batch_simple(const ember_token *tokens, int32_t n_tokens);
 
 /* Decodes a batch. EMBER_ERR_CONTEXT_FULL: the cache has no room for it (nothing changed);
-   EMBER_ERR_ABORTED: the abort callback stopped it (nothing changed, session usable);
-   EMBER_ERR_INVALID_ARGUMENT: a token, position or sequence id out of range. */
+   EMBER_ERR_INVALID_ARGUMENT: a token, position or sequence id out of range (nothing
+   changed); EMBER_ERR_ABORTED: the abort callback stopped it: the batch's tokens are taken
+   out of the cache again, which is as before the call, and the outputs of the previous
+   decode are discarded (ember_session_logits fails until the next decode; embeddings must
+   not be read either); the session stays usable. */
 EMBER_API ember_status ember_decode(ember_session *session, const ember_batch *batch);
 
 /* Outputs of the last decode, valid until the next decode: n_vocab logits of batch row
    `row` (-1: the last row with output), the hidden state (n_embd) of a row, or a sequence's
-   pooled embedding. EMBER_ERR_INVALID_ARGUMENT when that row had no output. */
+   pooled embedding. EMBER_ERR_INVALID_ARGUMENT when that row had no output; on any failure
+   the pointer is set to NULL. */
 EMBER_API ember_status ember_session_logits(const ember_session *session, int32_t row, const float **logits);
 EMBER_API ember_status ember_session_embeddings(const ember_session *session, int32_t row, const float **embedding);
 EMBER_API ember_status ember_session_seq_embeddings(const ember_session *session, int32_t seq_id,
@@ -269,8 +283,11 @@ typedef struct ember_sampler_params {
 } ember_sampler_params;
 
 EMBER_API ember_sampler_params ember_sampler_default_params(void);
+/* The conventional chain from params (NULL: defaults). On success *out owns the sampler
+   (ember_sampler_free); on failure (e.g. a parameter that is not a finite number) *out is
+   NULL and ember_last_error() says why. */
 EMBER_API ember_status ember_sampler_create(const ember_sampler_params *params, ember_sampler **out);
-/* An empty chain to fill with ember_sampler_add_* in order. */
+/* An empty chain to fill with ember_sampler_add_* in order; *out as for ember_sampler_create. */
 EMBER_API ember_status ember_sampler_chain_create(ember_sampler **out);
 EMBER_API ember_status ember_sampler_add_greedy(ember_sampler *chain);
 EMBER_API ember_status ember_sampler_add_dist(ember_sampler *chain, uint32_t seed);
@@ -332,7 +349,7 @@ typedef struct ember_generate_result {
     uint32_t struct_size;          /* sizeof(ember_generate_result), set by the caller */
     int32_t n_prompt_tokens;
     int32_t n_generated;
-    ember_stop_reason stop_reason;
+    int32_t stop_reason;           /* an ember_stop_reason */
     double prompt_seconds;         /* time spent decoding the prompt */
     double generate_seconds;       /* time spent generating */
 } ember_generate_result;
@@ -341,7 +358,23 @@ EMBER_API ember_generate_params ember_generate_default_params(void);
 
 /* Appends `prompt` to sequence 0 of the session (after what it already holds, so a chat keeps
    its history in the cache) and generates a reply, streaming it to the callback. result may
-   be NULL. */
+   be NULL.
+
+   Each step samples a token from the last logits, has the sampler accept it, streams it and,
+   unless generation ends there, decodes it. So when the prompt was decoded, however
+   generation then ends (end of generation, token limit, stop string, the callback returning
+   false, a full context, or an abort while decoding a generated token):
+   - the sampler has accepted every prompt token and every token it sampled, including the
+     last one and an end-of-generation token (which is not streamed or counted);
+   - sequence 0 of the cache holds its earlier contents, the prompt and every sampled token
+     but the last one, which was never decoded;
+   - the session's logits are those the last token was sampled from (after an abort they are
+     discarded, as by ember_decode).
+   When the prompt itself cannot be decoded, neither the cache nor the sampler changes: a
+   prompt that does not fit returns EMBER_OK with stop_reason EMBER_STOP_CONTEXT_FULL and
+   n_generated 0. An abort (the session's abort callback), while decoding the prompt or a
+   generated token, returns EMBER_ERR_ABORTED without writing *result. Errors found before
+   decoding (e.g. a NULL prompt or stop string) change nothing. */
 EMBER_API ember_status ember_generate(ember_session *session, const char *prompt, const ember_generate_params *params,
                                       ember_generate_result *result);
 

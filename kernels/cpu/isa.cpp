@@ -4,10 +4,10 @@
 #include <cctype>
 #include <cstdlib>
 #include <mutex>
+#include <optional>
 
 #include "core/error.h"
 #include "cpu/cpu_features.h"
-#include "cpu/scalar/scalar_kernels.h"
 
 // EMBER_KERNELS_X86 / EMBER_KERNELS_ARM are set by kernels/cpu/CMakeLists.txt when the level
 // directories of that architecture are compiled into this build.
@@ -60,16 +60,8 @@ IsaKernels build_kernels(IsaLevel level) {
 #endif
         default: break;
     }
+    complete_kernel_table(k);
     return k;
-}
-
-void install_isa_vec_dots(IsaLevel level) {
-    for (uint32_t t = 0; t <= kMaxTensorTypeId; ++t) {
-        const auto type = static_cast<TensorType>(t);
-        const TypeTraits *scalar = scalar_type_traits(type);
-        if (scalar == nullptr || scalar->vec_dot == nullptr) continue;
-        override_vec_dot(type, isa_vec_dot(level, type, scalar->vec_dot_type));  // nullptr: scalar
-    }
 }
 
 }  // namespace
@@ -175,20 +167,15 @@ IsaLevel resolve_isa_level(const char *value) {
 }
 
 IsaLevel active_isa_level() {
-    // Resolved once; an invalid EMBER_ISA keeps failing the same way on every call. On success
-    // the traits table gets this level's vec_dots (inside the thread-safe static initializer,
-    // so before any caller of active_isa_level() reads them).
-    static const IsaLevel *level = [] {
-        static IsaLevel resolved;
+    // Resolved once; an invalid EMBER_ISA keeps failing the same way on every call.
+    static const std::optional<IsaLevel> level = []() -> std::optional<IsaLevel> {
         try {
-            resolved = resolve_isa_level(std::getenv("EMBER_ISA"));
+            return resolve_isa_level(std::getenv("EMBER_ISA"));
         } catch (const Error &) {
-            return static_cast<const IsaLevel *>(nullptr);
+            return std::nullopt;
         }
-        install_isa_vec_dots(resolved);
-        return static_cast<const IsaLevel *>(&resolved);
     }();
-    if (level == nullptr) return resolve_isa_level(std::getenv("EMBER_ISA"));  // throws again
+    if (!level) return resolve_isa_level(std::getenv("EMBER_ISA"));  // throws again
     return *level;
 }
 
@@ -204,37 +191,28 @@ const IsaKernels &isa_kernels(IsaLevel level) {
     return tables[i];
 }
 
-VecDotFn isa_vec_dot(IsaLevel level, TensorType type, TensorType vec_dot_type) {
-    const auto id = static_cast<uint32_t>(type);
-    if (id > kMaxTensorTypeId) return nullptr;
-    const IsaVecDot &d = isa_kernels(level).dot[id];
-    if (d.vec_dot == nullptr || d.vec_dot_type != vec_dot_type) return nullptr;
-    return d.vec_dot;
-}
-
-VecDotFn isa_vec_dot(TensorType type, TensorType vec_dot_type) {
-    return isa_vec_dot(active_isa_level(), type, vec_dot_type);
-}
-
-const TypeTraits *isa_type_traits(IsaLevel level, TensorType type) {
-    const auto id = static_cast<uint32_t>(type);
-    if (id > kMaxTensorTypeId) return nullptr;
-    static std::array<std::array<TypeTraits, kMaxTensorTypeId + 1>, kAllLevels.size()> rows;
-    static std::array<std::array<bool, kMaxTensorTypeId + 1>, kAllLevels.size()> present;
-    static std::array<std::once_flag, kAllLevels.size()> once;
-    const IsaKernels &k = isa_kernels(level);  // throws for an unavailable level
-    const size_t li = static_cast<size_t>(level);
-    std::call_once(once[li], [&] {
-        for (uint32_t t = 0; t <= kMaxTensorTypeId; ++t) {
-            const TypeTraits *scalar = scalar_type_traits(static_cast<TensorType>(t));
-            present[li][t] = scalar != nullptr;
-            if (scalar == nullptr) continue;
-            rows[li][t] = *scalar;
-            const IsaVecDot &d = k.dot[t];
-            if (d.vec_dot != nullptr && d.vec_dot_type == scalar->vec_dot_type) rows[li][t].vec_dot = d.vec_dot;
-        }
-    });
-    return present[li][id] ? &rows[li][id] : nullptr;
+void complete_kernel_table(IsaKernels &k) {
+    for (uint32_t t = 0; t <= kMaxTensorTypeId; ++t) {
+        const auto type = static_cast<TensorType>(t);
+        const TypeTraits *traits = type_traits(type);
+        IsaVecDot &d = k.dot[t];
+        const IsaGemm &g = k.gemm[t];
+        auto check = [&](const char *kind, TensorType expects) {
+            if (traits == nullptr || traits->vec_dot == nullptr)
+                fail(EMBER_ERR_INTERNAL, std::string("kernel level ") + isa_name(k.level) + " registers a " + kind +
+                                             " kernel for " + tensor_type_name(type) +
+                                             ", which has no reference dot product in the traits table");
+            if (expects != traits->vec_dot_type)
+                fail(EMBER_ERR_INTERNAL, std::string("kernel level ") + isa_name(k.level) + ": the " + kind +
+                                             " kernel for " + tensor_type_name(type) + " expects " +
+                                             tensor_type_name(expects) + " activations, the traits table says " +
+                                             tensor_type_name(traits->vec_dot_type));
+        };
+        if (d.vec_dot != nullptr) check("vec_dot", d.vec_dot_type);
+        if (g.gemm != nullptr) check("GEMM", g.vec_dot_type);
+        if (d.vec_dot == nullptr && traits != nullptr && traits->vec_dot != nullptr)
+            d = IsaVecDot{traits->vec_dot_type, traits->vec_dot, nullptr};
+    }
 }
 
 }  // namespace ember::cpu

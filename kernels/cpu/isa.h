@@ -41,11 +41,9 @@ IsaLevel best_isa_level();
 IsaLevel resolve_isa_level(const char *value);
 // The level every kernel uses: resolve_isa_level(getenv("EMBER_ISA")), computed on the first
 // call and fixed for the life of the process (so a bad EMBER_ISA throws from every call).
-// That first call also points type_traits()'s vec_dot entries at the level's kernels
-// (override_vec_dot, scalar_kernels.h); matmul() and ember_system_info() make it.
 IsaLevel active_isa_level();
 
-// Per-level kernels. A nullptr entry means "no fast path here": callers use the scalar one.
+// Per-level kernels.
 // out[t] = dot(weights row, activation row t) for t < n_rows (<= kMaxDotRows), activation rows
 // `act_stride` bytes apart: one weight row against several tokens, so the weights are loaded
 // and unpacked once per group of tokens (the GEMM inner kernel).
@@ -75,25 +73,27 @@ struct IsaGemm {
                  size_t panel_stride, int64_t n_tokens, float *y, int64_t ldy);
 };
 
+// A level's kernel table. Every entry agrees with the traits table (type_traits.h): a dot or
+// GEMM kernel takes its type's vec_dot_type, and every type with a reference vec_dot has a dot
+// entry, the level's own kernel or, where the level has none, the scalar reference (with
+// vec_dot_multi nullptr).
 struct IsaKernels {
     IsaLevel level;
-    IsaVecDot dot[kMaxTensorTypeId + 1];  // indexed by type id; vec_dot == nullptr: none
+    IsaVecDot dot[kMaxTensorTypeId + 1];  // indexed by type id; vec_dot == nullptr: no kernels
     IsaGemm gemm[kMaxTensorTypeId + 1];   // indexed by type id; gemm == nullptr: none
-    RowConvertFn fp16_to_fp32;            // uint16 -> float
-    RowConvertFn fp32_to_fp16;            // float -> uint16
+    RowConvertFn fp16_to_fp32;            // uint16 -> float (nullptr: scalar conversion)
+    RowConvertFn fp32_to_fp16;            // float -> uint16 (nullptr: scalar conversion)
 };
 
-// The kernel table of an available level (throws ember::Error for one that is not available).
+// The kernel table of an available level (throws ember::Error for one that is not available),
+// built on first use by the fill_* functions below and then complete_kernel_table.
 const IsaKernels &isa_kernels(IsaLevel level);
 
-// For the traits table: the vec_dot of `type` at the active level (or at `level`) for
-// activations in `vec_dot_type`, or nullptr where that level has no such kernel (use scalar).
-VecDotFn isa_vec_dot(TensorType type, TensorType vec_dot_type);
-VecDotFn isa_vec_dot(IsaLevel level, TensorType type, TensorType vec_dot_type);
-
-// A copy of the scalar traits row of `type` with vec_dot replaced by the `level` kernel where
-// one exists (tests and benchmarks compare levels through this); nullptr if no scalar row.
-const TypeTraits *isa_type_traits(IsaLevel level, TensorType type);
+// Checks a filled table against the traits table and fills the dot entries a level left empty
+// with the scalar reference. A kernel for a type without a traits row, or one that expects
+// other activations than the row's vec_dot_type, is a bug in that level's registration:
+// throws ember::Error (EMBER_ERR_INTERNAL) naming the level, the type and both formats.
+void complete_kernel_table(IsaKernels &k);
 
 // Filled in by each level's own translation unit (called only when that level is available):
 // they set the entries they accelerate and leave the others untouched.

@@ -24,17 +24,6 @@ constexpr int64_t kTokenTile = 32;
 constexpr int64_t kGemmRowBlock = 64;
 constexpr int64_t kGemmTokenBlock = 64;
 
-struct DotKernels {
-    VecDotFn dot;
-    VecDotMultiFn multi;  // nullable
-};
-
-DotKernels select_kernels(IsaLevel level, const TypeTraits &scalar) {
-    const IsaVecDot &d = isa_kernels(level).dot[static_cast<uint32_t>(scalar.type)];
-    if (d.vec_dot != nullptr && d.vec_dot_type == scalar.vec_dot_type) return {d.vec_dot, d.vec_dot_multi};
-    return {scalar.vec_dot, nullptr};
-}
-
 // Activations in vec_dot_type: n_tokens rows of row_bytes each, or x itself when that is F32.
 struct Activations {
     const uint8_t *data;
@@ -51,7 +40,7 @@ Activations convert_activations(IsaLevel level, TensorType vec_dot_type, const f
                                              " is not a whole number of " + tensor_type_name(vec_dot_type) +
                                              " blocks");
     scratch.resize(static_cast<size_t>(row_bytes * static_cast<uint64_t>(n_tokens)));
-    const TypeTraits *act = scalar_type_traits(vec_dot_type);
+    const TypeTraits *act = type_traits(vec_dot_type);
     RowConvertFn to_f16 = vec_dot_type == TensorType::F16 ? isa_kernels(level).fp32_to_fp16 : nullptr;
     if (act == nullptr || (act->quantize_row == nullptr && to_f16 == nullptr))
         fail(EMBER_ERR_UNSUPPORTED,
@@ -67,13 +56,13 @@ Activations convert_activations(IsaLevel level, TensorType vec_dot_type, const f
     return {dst, static_cast<size_t>(row_bytes)};
 }
 
-void gemv(const WeightView &w, const DotKernels &k, const uint8_t *act, float *y, int n_threads) {
+void gemv(const WeightView &w, const IsaVecDot &k, const uint8_t *act, float *y, int n_threads) {
     const auto *base = static_cast<const uint8_t *>(w.data);
 #pragma omp parallel for num_threads(n_threads) schedule(static) if (n_threads > 1)
-    for (int64_t o = 0; o < w.n_out; ++o) k.dot(w.n_in, &y[o], base + o * w.row_stride, act);
+    for (int64_t o = 0; o < w.n_out; ++o) k.vec_dot(w.n_in, &y[o], base + o * w.row_stride, act);
 }
 
-void gemm(const WeightView &w, const DotKernels &k, const Activations &act, int64_t n_tokens, float *y,
+void gemm(const WeightView &w, const IsaVecDot &k, const Activations &act, int64_t n_tokens, float *y,
           int64_t ldy, int n_threads) {
     const auto *base = static_cast<const uint8_t *>(w.data);
     const int64_t n_row_tiles = (w.n_out + kRowTile - 1) / kRowTile;
@@ -86,14 +75,14 @@ void gemm(const WeightView &w, const DotKernels &k, const Activations &act, int6
             for (int64_t o = o0; o < o1; ++o) {
                 const uint8_t *row = base + o * w.row_stride;
                 int64_t t = t0;
-                if (k.multi != nullptr) {
+                if (k.vec_dot_multi != nullptr) {
                     for (; t + 1 < t1; t += kMaxDotRows) {
                         const int n = static_cast<int>(std::min<int64_t>(kMaxDotRows, t1 - t));
-                        k.multi(w.n_in, out, row, act.data + t * act.row_bytes, act.row_bytes, n);
+                        k.vec_dot_multi(w.n_in, out, row, act.data + t * act.row_bytes, act.row_bytes, n);
                         for (int i = 0; i < n; ++i) y[(t + i) * ldy + o] = out[i];
                     }
                 }
-                for (; t < t1; ++t) k.dot(w.n_in, &y[t * ldy + o], row, act.data + t * act.row_bytes);
+                for (; t < t1; ++t) k.vec_dot(w.n_in, &y[t * ldy + o], row, act.data + t * act.row_bytes);
             }
         }
     }
@@ -125,26 +114,26 @@ void gemm_packed(const WeightView &w, const IsaGemm &g, const Activations &act, 
 void matmul(IsaLevel level, const WeightView &w, const float *x, int64_t ldx, int64_t n_tokens, float *y,
             int64_t ldy, int n_threads) {
     if (n_tokens <= 0 || w.n_out <= 0) return;
-    const TypeTraits *scalar = scalar_type_traits(w.type);
-    if (scalar == nullptr || scalar->vec_dot == nullptr)
+    const uint32_t id = static_cast<uint32_t>(w.type);
+    const IsaKernels &kernels = isa_kernels(level);
+    if (id > kMaxTensorTypeId || kernels.dot[id].vec_dot == nullptr)
         fail(EMBER_ERR_UNSUPPORTED, std::string("matmul: no kernels for weight type ") + tensor_type_name(w.type));
+    const IsaVecDot &dot = kernels.dot[id];
     const uint32_t block = tensor_type_info(w.type).block_size;
     if (w.n_in <= 0 || w.n_in % block != 0)
         fail(EMBER_ERR_INVALID_ARGUMENT, std::string("matmul: n_in ") + std::to_string(w.n_in) +
                                              " is not a positive multiple of the " + tensor_type_name(w.type) +
                                              " block size " + std::to_string(block));
     n_threads = std::max(1, n_threads);
-    const DotKernels k = select_kernels(level, *scalar);
     thread_local std::vector<uint8_t> scratch;
-    const Activations act =
-        convert_activations(level, scalar->vec_dot_type, x, ldx, w.n_in, n_tokens, n_threads, scratch);
-    const IsaGemm &g = isa_kernels(level).gemm[static_cast<uint32_t>(w.type)];
+    const Activations act = convert_activations(level, dot.vec_dot_type, x, ldx, w.n_in, n_tokens, n_threads, scratch);
+    const IsaGemm &g = kernels.gemm[id];
     if (n_tokens == 1)
-        gemv(w, k, act.data, y, n_threads);
-    else if (g.gemm != nullptr && g.vec_dot_type == scalar->vec_dot_type)
+        gemv(w, dot, act.data, y, n_threads);
+    else if (g.gemm != nullptr)
         gemm_packed(w, g, act, n_tokens, y, ldy, n_threads);
     else
-        gemm(w, k, act, n_tokens, y, ldy, n_threads);
+        gemm(w, dot, act, n_tokens, y, ldy, n_threads);
 }
 
 void matmul(const WeightView &w, const float *x, int64_t ldx, int64_t n_tokens, float *y, int64_t ldy,

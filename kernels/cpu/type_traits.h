@@ -1,6 +1,7 @@
 // One row per tensor type: how to turn its blocks into floats, how to make them from floats,
-// and how to take the dot product of a weight row with an activation row. The ISA table
-// (isa.h) fills `vec_dot` with the fastest implementation the running CPU supports.
+// and the portable reference dot product of a weight row with an activation row. The table is
+// constant. The fast dot products live in each ISA level's kernel table (isa_kernels(level),
+// isa.h), which is checked against this table's vec_dot_type when it is built.
 #pragma once
 
 #include <cstdint>
@@ -23,12 +24,10 @@ struct TypeTraits {
     TensorType vec_dot_type;        // activation format for vec_dot (e.g. Q8_0, Q8_K, F32)
     DequantizeRowFn dequantize_row;  // bit-exact with llama.cpp
     QuantizeRowFn quantize_row;      // nullptr when Ember cannot produce this type
-    VecDotFn vec_dot;                // best implementation for the running CPU
+    VecDotFn vec_dot;                // the scalar reference; nullptr for activation-only types
 };
 
 // The row for `type`, or nullptr when Ember has no kernels for it.
 const TypeTraits *type_traits(TensorType type);
-// The scalar reference row (for tests comparing ISA paths against it).
-const TypeTraits *scalar_type_traits(TensorType type);
 
 }  // namespace ember::cpu

@@ -87,14 +87,14 @@ EMBER_API ember_status ember_session_create(const ember_model *model, const embe
         sp.n_seq_max = p.n_seq_max;
         sp.n_threads = p.n_threads;
         if (p.kv_type != EMBER_KV_F16 && p.kv_type != EMBER_KV_F32)
-            fail(EMBER_ERR_INVALID_ARGUMENT, "kv_type " + std::to_string(static_cast<int>(p.kv_type)) + " is not F16 or F32");
+            fail(EMBER_ERR_INVALID_ARGUMENT, "kv_type " + std::to_string(p.kv_type) + " is not F16 or F32");
         sp.kv_type = p.kv_type == EMBER_KV_F32 ? TensorType::F32 : TensorType::F16;
         sp.embeddings = p.embeddings;
         switch (p.pooling) {
             case EMBER_POOLING_NONE: sp.pooling = Pooling::None; break;
             case EMBER_POOLING_MEAN: sp.pooling = Pooling::Mean; break;
             case EMBER_POOLING_LAST: sp.pooling = Pooling::Last; break;
-            default: fail(EMBER_ERR_INVALID_ARGUMENT, "unknown pooling " + std::to_string(static_cast<int>(p.pooling)));
+            default: fail(EMBER_ERR_INVALID_ARGUMENT, "unknown pooling " + std::to_string(p.pooling));
         }
         auto s = std::make_unique<ember_session>();
         s->model = &m;
@@ -147,6 +147,7 @@ EMBER_API ember_status ember_decode(ember_session *session, const ember_batch *b
 }
 
 EMBER_API ember_status ember_session_logits(const ember_session *session, int32_t row, const float **logits) {
+    if (logits) *logits = nullptr;
     return api::guarded([&] {
         const ember_session &s = api::require_handle(session, "session");
         if (!logits) fail(EMBER_ERR_INVALID_ARGUMENT, "logits is NULL");
@@ -155,6 +156,7 @@ EMBER_API ember_status ember_session_logits(const ember_session *session, int32_
 }
 
 EMBER_API ember_status ember_session_embeddings(const ember_session *session, int32_t row, const float **embedding) {
+    if (embedding) *embedding = nullptr;
     return api::guarded([&] {
         const ember_session &s = api::require_handle(session, "session");
         if (!embedding) fail(EMBER_ERR_INVALID_ARGUMENT, "embedding is NULL");
@@ -164,6 +166,7 @@ EMBER_API ember_status ember_session_embeddings(const ember_session *session, in
 
 EMBER_API ember_status ember_session_seq_embeddings(const ember_session *session, int32_t seq_id,
                                                     const float **embedding) {
+    if (embedding) *embedding = nullptr;
     return api::guarded([&] {
         const ember_session &s = api::require_handle(session, "session");
         if (!embedding) fail(EMBER_ERR_INVALID_ARGUMENT, "embedding is NULL");

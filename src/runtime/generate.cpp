@@ -1,8 +1,10 @@
 #include "runtime/generate.h"
 
-#include <cmath>
+#include <algorithm>
+#include <limits>
 
 #include "core/error.h"
+#include "sampling/log_softmax.h"
 #include "tokenizer/streaming_decoder.h"
 
 namespace ember {
@@ -21,14 +23,7 @@ const char *stop_reason_name(StopReason reason) {
 
 namespace {
 
-// log softmax(logits)[id]
-float logprob_of(const float *logits, int32_t n_vocab, int32_t id) {
-    float max_logit = logits[0];
-    for (int32_t i = 1; i < n_vocab; ++i) max_logit = std::max(max_logit, logits[i]);
-    double sum = 0.0;
-    for (int32_t i = 0; i < n_vocab; ++i) sum += std::exp(static_cast<double>(logits[i] - max_logit));
-    return logits[id] - max_logit - static_cast<float>(std::log(sum));
-}
+constexpr float kNoLogprob = std::numeric_limits<float>::quiet_NaN();
 
 // Where the earliest stop string starts in text, or npos.
 size_t find_stop(const std::string &text, const std::vector<std::string> &stop) {
@@ -84,7 +79,7 @@ GenerateResult generate(Session &session, sampling::SamplerChain &sampler, const
             result.text.resize(std::min(result.text.size(), find_stop(result.text, params.stop)));
         }
         if (reason != StopReason::Callback && on_token && streamed < result.text.size())
-            on_token(GeneratedToken{-1, result.text.substr(streamed), 0.0f, {}});
+            on_token(GeneratedToken{-1, result.text.substr(streamed), kNoLogprob, {}});
         result.stop_reason = reason;
         return result;
     };
@@ -94,8 +89,12 @@ GenerateResult generate(Session &session, sampling::SamplerChain &sampler, const
         const int32_t id = sampler.sample(logits, n_vocab);
         sampler.accept(id);
         if (vocab.is_eog(id)) return finish(StopReason::EndOfGeneration);
-        GeneratedToken tok{id, decoder.push(id), logprob_of(logits, n_vocab, id), {}};
-        if (params.n_logprobs > 0) tok.top = sampling::top_logprobs(logits, n_vocab, params.n_logprobs);
+        GeneratedToken tok{id, decoder.push(id), kNoLogprob, {}};
+        if (params.n_logprobs > 0) {  // a pass over the whole vocabulary: only when asked for
+            const double log_z = sampling::log_sum_exp(logits, static_cast<size_t>(n_vocab));
+            tok.logprob = static_cast<float>(static_cast<double>(logits[id]) - log_z);
+            tok.top = sampling::top_logprobs(logits, n_vocab, params.n_logprobs, log_z);
+        }
         result.tokens.push_back(id);
         result.text += tok.text;
 

@@ -15,7 +15,9 @@ namespace ember {
 struct GenerateParams {
     int32_t max_tokens = 128;        // generated tokens at most (the prompt not counted)
     std::vector<std::string> stop;   // stop when the generated text contains one (not kept)
-    int32_t n_logprobs = 0;          // top-n log-probabilities to report per generated token
+    int32_t n_logprobs = 0;          // > 0: report each generated token's log-probability and
+                                     // its n_logprobs most likely alternatives (0: neither, and
+                                     // no full-vocabulary log-softmax per token)
     int32_t seq_id = 0;              // the sequence to extend; the prompt continues after its
                                      // cached positions (seq_pos_max + 1)
 };
@@ -29,7 +31,8 @@ const char *stop_reason_name(StopReason reason);
 struct GeneratedToken {
     int32_t id;
     std::string text;                // text released by this step (may be "")
-    float logprob;                   // log p of this token under the model's distribution
+    float logprob;                   // log p of this token under the model's distribution;
+                                     // NaN unless n_logprobs > 0 (and for the id -1 step)
     std::vector<sampling::TokenLogprob> top;  // n_logprobs most likely alternatives
 };
 

@@ -5,6 +5,7 @@
 #include <cstring>
 
 #include "core/error.h"
+#include "sampling/log_softmax.h"
 
 namespace ember::perplexity {
 
@@ -33,16 +34,6 @@ double KlStats::kl_quantile(double q) const {
     const size_t k = std::min(v.size() - 1, static_cast<size_t>(q * static_cast<double>(v.size() - 1) + 0.5));
     std::nth_element(v.begin(), v.begin() + static_cast<std::ptrdiff_t>(k), v.end());
     return v[k];
-}
-
-void log_softmax(const float *logits, size_t n, std::vector<double> &out) {
-    out.resize(n);
-    float max = logits[0];
-    for (size_t i = 1; i < n; ++i) max = std::max(max, logits[i]);
-    double sum = 0.0;
-    for (size_t i = 0; i < n; ++i) sum += std::exp(static_cast<double>(logits[i] - max));
-    const double log_z = static_cast<double>(max) + std::log(sum);
-    for (size_t i = 0; i < n; ++i) out[i] = static_cast<double>(logits[i]) - log_z;
 }
 
 void add_kl_position(const double *base_logp, const double *model_logp, size_t n_vocab, int32_t next_token,
@@ -153,10 +144,10 @@ Result evaluate(const Model &model, const Model *base, const std::vector<int32_t
         if (base_eval) base_eval->evaluate(chunk);
         for (uint32_t i = 0; i < n_rows; ++i) {
             const int32_t next = chunk[first + i + 1];
-            log_softmax(eval.row_logits(i), n_vocab, logp);
+            sampling::log_softmax(eval.row_logits(i), n_vocab, logp);
             r.model.nll.add(-logp[static_cast<size_t>(next)]);
             if (base_eval) {
-                log_softmax(base_eval->row_logits(i), n_vocab, base_logp);
+                sampling::log_softmax(base_eval->row_logits(i), n_vocab, base_logp);
                 r.base.nll.add(-base_logp[static_cast<size_t>(next)]);
                 add_kl_position(base_logp.data(), logp.data(), n_vocab, next, r.kl);
             }

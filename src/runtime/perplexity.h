@@ -81,10 +81,8 @@ struct KlStats {
     double kl_quantile(double q) const;
 };
 
-// log-softmax of logits[0..n) into out[0..n), in double precision.
-void log_softmax(const float *logits, size_t n, std::vector<double> &out);
-
-// Adds one scored position to the KL statistics, from both models' log-probabilities.
+// Adds one scored position to the KL statistics, from both models' log-probabilities
+// (sampling::log_softmax of each model's logits).
 void add_kl_position(const double *base_logp, const double *model_logp, size_t n_vocab, int32_t next_token,
                      KlStats &stats);
 

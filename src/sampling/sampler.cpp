@@ -2,10 +2,10 @@
 
 #include <algorithm>
 #include <cmath>
-#include <limits>
 #include <unordered_map>
 
 #include "core/error.h"
+#include "sampling/log_softmax.h"
 
 namespace ember::sampling {
 
@@ -344,19 +344,18 @@ SamplerChain build_chain(const SamplerParams &params) {
 
 std::vector<TokenLogprob> top_logprobs(const float *logits, int32_t n_vocab, int32_t n) {
     if (n_vocab <= 0 || n <= 0) return {};
-    float max_logit = -std::numeric_limits<float>::infinity();
-    for (int32_t i = 0; i < n_vocab; ++i) max_logit = std::max(max_logit, logits[i]);
-    double sum = 0.0;
-    for (int32_t i = 0; i < n_vocab; ++i) sum += std::exp(static_cast<double>(logits[i] - max_logit));
-    const float log_z = max_logit + static_cast<float>(std::log(sum));  // log of the partition sum
+    return top_logprobs(logits, n_vocab, n, log_sum_exp(logits, static_cast<size_t>(n_vocab)));
+}
 
+std::vector<TokenLogprob> top_logprobs(const float *logits, int32_t n_vocab, int32_t n, double log_z) {
+    if (n_vocab <= 0 || n <= 0) return {};
     std::vector<int32_t> ids(static_cast<size_t>(n_vocab));
     for (int32_t i = 0; i < n_vocab; ++i) ids[static_cast<size_t>(i)] = i;
     const size_t k = std::min(static_cast<size_t>(n), ids.size());
     std::partial_sort(ids.begin(), ids.begin() + static_cast<std::ptrdiff_t>(k), ids.end(),
                       [&](int32_t a, int32_t b) { return logits[a] > logits[b] || (logits[a] == logits[b] && a < b); });
     std::vector<TokenLogprob> out(k);
-    for (size_t i = 0; i < k; ++i) out[i] = {ids[i], logits[ids[i]] - log_z};
+    for (size_t i = 0; i < k; ++i) out[i] = {ids[i], static_cast<float>(static_cast<double>(logits[ids[i]]) - log_z)};
     return out;
 }
 

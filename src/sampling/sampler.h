@@ -114,5 +114,7 @@ struct TokenLogprob {
 };
 // The n most likely tokens of log_softmax(logits), most likely first (ties: lower id first).
 std::vector<TokenLogprob> top_logprobs(const float *logits, int32_t n_vocab, int32_t n);
+// The same for a caller that already has log_z = log_sum_exp(logits, n_vocab) (log_softmax.h).
+std::vector<TokenLogprob> top_logprobs(const float *logits, int32_t n_vocab, int32_t n, double log_z);
 
 }  // namespace ember::sampling

@@ -20,6 +20,8 @@ LAYOUT(session_params_n_ctx, offsetof(ember_session_params, n_ctx) == 4);
 LAYOUT(session_params_kv, offsetof(ember_session_params, kv_type) == 20);
 LAYOUT(session_params_emb, offsetof(ember_session_params, embeddings) == 24);
 LAYOUT(session_params_pool, offsetof(ember_session_params, pooling) == 28);
+LAYOUT(session_params_kv_width, sizeof(((ember_session_params *)0)->kv_type) == 4);
+LAYOUT(session_params_pool_width, sizeof(((ember_session_params *)0)->pooling) == 4);
 LAYOUT(session_params_abort, offsetof(ember_session_params, abort_callback) == 32);
 
 LAYOUT(batch_size, sizeof(ember_batch) == 40);
@@ -36,6 +38,7 @@ LAYOUT(generate_params_cb, offsetof(ember_generate_params, callback) == 40);
 
 LAYOUT(generate_result_size, sizeof(ember_generate_result) == 32);
 LAYOUT(generate_result_prompt_s, offsetof(ember_generate_result, prompt_seconds) == 16);
+LAYOUT(generate_result_stop_width, sizeof(((ember_generate_result *)0)->stop_reason) == 4);
 
 LAYOUT(chat_message_size, sizeof(ember_chat_message) == 16);
 LAYOUT(token_size, sizeof(ember_token) == 4);

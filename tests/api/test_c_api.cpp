@@ -283,6 +283,219 @@ TEST_CASE("generation: greedy text, stop strings, callback stop, token limit") {
     }
 }
 
+TEST_CASE("create functions leave *out NULL on failure; failed getters leave NULL pointers") {
+    ModelHandle model(model_path("stories260K.gguf"));
+    auto *const garbage = reinterpret_cast<ember_session *>(0x1);
+
+    ember_session *s = garbage;
+    CHECK(ember_session_create(nullptr, nullptr, &s) == EMBER_ERR_INVALID_ARGUMENT);
+    CHECK(s == nullptr);
+    ember_session_params sp = ember_session_default_params();
+    sp.kv_type = 7;
+    s = garbage;
+    CHECK(ember_session_create(model.m, &sp, &s) == EMBER_ERR_INVALID_ARGUMENT);
+    CHECK(s == nullptr);
+    CHECK_THAT(ember_last_error(), Catch::Contains("kv_type 7"));
+    sp = ember_session_default_params();
+    sp.pooling = -1;
+    s = garbage;
+    CHECK(ember_session_create(model.m, &sp, &s) == EMBER_ERR_INVALID_ARGUMENT);
+    CHECK(s == nullptr);
+    CHECK(ember_session_create(model.m, nullptr, nullptr) == EMBER_ERR_INVALID_ARGUMENT);
+
+    ember_sampler_params bad = ember_sampler_default_params();
+    bad.temperature = NAN;
+    ember_sampler *sampler = reinterpret_cast<ember_sampler *>(0x1);
+    CHECK(ember_sampler_create(&bad, &sampler) == EMBER_ERR_INVALID_ARGUMENT);
+    CHECK(sampler == nullptr);
+    bad = ember_sampler_default_params();
+    bad.struct_size = 0;
+    sampler = reinterpret_cast<ember_sampler *>(0x1);
+    CHECK(ember_sampler_create(&bad, &sampler) == EMBER_ERR_INVALID_ARGUMENT);
+    CHECK(sampler == nullptr);
+    CHECK(ember_sampler_chain_create(nullptr) == EMBER_ERR_INVALID_ARGUMENT);
+
+    // A session that has decoded nothing has no outputs: the pointers come back NULL.
+    SessionHandle fresh(model.m);
+    const float *logits = reinterpret_cast<const float *>(0x1), *embedding = logits;
+    CHECK(ember_session_logits(fresh.s, -1, &logits) == EMBER_ERR_INVALID_ARGUMENT);
+    CHECK(logits == nullptr);
+    CHECK(ember_session_embeddings(fresh.s, 0, &embedding) == EMBER_ERR_INVALID_ARGUMENT);
+    CHECK(embedding == nullptr);
+    embedding = reinterpret_cast<const float *>(0x1);
+    CHECK(ember_session_seq_embeddings(fresh.s, 0, &embedding) == EMBER_ERR_INVALID_ARGUMENT);
+    CHECK(embedding == nullptr);
+}
+
+namespace {
+
+// A sampler whose memory can be read back: greedy after a small presence penalty on every
+// token it has accepted.
+constexpr float kPresence = 1e-3f;
+
+ember_sampler *probe_sampler() {
+    ember_sampler *chain = nullptr;
+    REQUIRE(ember_sampler_chain_create(&chain) == EMBER_OK);
+    REQUIRE(ember_sampler_add_penalties(chain, -1, 1.0f, 0.0f, kPresence) == EMBER_OK);
+    REQUIRE(ember_sampler_add_greedy(chain) == EMBER_OK);
+    return chain;
+}
+
+// Whether the sampler has accepted `token`: on logits that favour it by less than the
+// penalty, it is chosen only when it was never accepted.
+bool accepted(ember_sampler *sampler, ember_token token) {
+    std::vector<float> logits(512, 0.0f);
+    logits[static_cast<size_t>(token)] = kPresence / 2;
+    ember_token chosen = -1;
+    REQUIRE(ember_sampler_sample_logits(sampler, logits.data(), 512, &chosen) == EMBER_OK);
+    return chosen != token;
+}
+
+std::vector<bool> accepted_set(ember_sampler *sampler) {
+    std::vector<bool> set;
+    for (ember_token t = 0; t < 512; ++t) set.push_back(accepted(sampler, t));
+    return set;
+}
+
+// ember_generate's documented steps with the lower-level calls, for a reply ended by its token
+// limit: decode the prompt, accept it, then sample, accept and (but for the last) decode.
+std::vector<ember_token> replay(const ember_model *m, ember_session *s, ember_sampler *sampler, int max_tokens) {
+    const auto prompt = tokenize(m, kStoryPrompt);
+    ember_batch b = ember_batch_simple(prompt.data(), static_cast<int32_t>(prompt.size()));
+    REQUIRE(ember_decode(s, &b) == EMBER_OK);
+    for (ember_token t : prompt) REQUIRE(ember_sampler_accept(sampler, t) == EMBER_OK);
+    std::vector<ember_token> sampled;
+    for (int i = 0; i < max_tokens; ++i) {
+        ember_token t = -1;
+        REQUIRE(ember_sampler_sample(sampler, s, -1, &t) == EMBER_OK);
+        REQUIRE(ember_sampler_accept(sampler, t) == EMBER_OK);
+        sampled.push_back(t);
+        if (i + 1 == max_tokens) break;
+        ember_batch one = ember_batch_simple(&t, 1);
+        REQUIRE(ember_decode(s, &one) == EMBER_OK);
+    }
+    return sampled;
+}
+
+struct ProbeSampler {
+    ember_sampler *s = probe_sampler();
+    ~ProbeSampler() { ember_sampler_free(s); }
+};
+
+// After ember_generate sampled n tokens in session s (params sp): the state a replay of n
+// tokens leaves in a fresh session: cache, sampler and (unless an abort discarded them) logits.
+void check_as_replay(const ember_model *m, const ember_session_params &sp, ember_session *s, ember_sampler *sampler,
+                     int n_sampled, bool logits_kept = true) {
+    SessionHandle ref(m, &sp);
+    ProbeSampler ref_sampler;
+    replay(m, ref.s, ref_sampler.s, n_sampled);
+    CHECK(ember_kv_seq_pos_max(s, 0) == ember_kv_seq_pos_max(ref.s, 0));
+    CHECK(accepted_set(sampler) == accepted_set(ref_sampler.s));
+    const float *a = nullptr, *b = nullptr;
+    REQUIRE(ember_session_logits(ref.s, -1, &b) == EMBER_OK);
+    if (!logits_kept) {
+        CHECK(ember_session_logits(s, -1, &a) == EMBER_ERR_INVALID_ARGUMENT);
+        return;
+    }
+    REQUIRE(ember_session_logits(s, -1, &a) == EMBER_OK);
+    CHECK(std::memcmp(a, b, 512 * sizeof(float)) == 0);
+}
+
+}  // namespace
+
+TEST_CASE("generate: what the sampler and the cache hold after each way of stopping") {
+    ModelHandle model(model_path("stories260K.gguf"));
+    const std::vector<ember_token> prompt = tokenize(model.m, kStoryPrompt);
+    const int32_t n_prompt = static_cast<int32_t>(prompt.size());
+    ember_session_params sp = ember_session_default_params();
+    sp.n_ctx = 64;
+    ProbeSampler sampler;
+    Stream out;
+    ember_generate_result r;
+    auto run = [&](ember_session *s, int32_t max_tokens) {
+        ember_generate_params p = ember_generate_default_params();
+        p.max_tokens = max_tokens;
+        p.sampler = sampler.s;
+        p.callback = collect;
+        p.user_data = &out;
+        r = ember_generate_result{sizeof(ember_generate_result), -1, -1, -1, 0.0, 0.0};
+        return ember_generate(s, kStoryPrompt.c_str(), &p, &r);
+    };
+
+    SECTION("token limit: every sampled token accepted, all but the last in the cache") {
+        SessionHandle s(model.m, &sp);
+        REQUIRE(run(s.s, 6) == EMBER_OK);
+        CHECK(r.stop_reason == EMBER_STOP_MAX_TOKENS);
+        CHECK(r.n_generated == 6);
+        CHECK(ember_kv_seq_pos_max(s.s, 0) == n_prompt + 6 - 2);  // positions 0 .. n_prompt + 4
+        for (ember_token t : prompt) CHECK(accepted(sampler.s, t));
+        check_as_replay(model.m, sp, s.s, sampler.s, 6);
+    }
+    SECTION("callback stop: the refused token was sampled, accepted and counted, not decoded") {
+        SessionHandle s(model.m, &sp);
+        out.stop_after = 3;
+        REQUIRE(run(s.s, 16) == EMBER_OK);
+        CHECK(r.stop_reason == EMBER_STOP_CALLBACK);
+        CHECK(r.n_generated == 3);
+        check_as_replay(model.m, sp, s.s, sampler.s, 3);
+    }
+    SECTION("full context: the token that did not fit was sampled, accepted and counted") {
+        ember_session_params small = sp;
+        small.n_ctx = static_cast<uint32_t>(n_prompt + 4);  // room for four generated tokens
+        SessionHandle s(model.m, &small);
+        REQUIRE(run(s.s, -1) == EMBER_OK);
+        CHECK(r.stop_reason == EMBER_STOP_CONTEXT_FULL);
+        CHECK(r.n_generated == 5);
+        CHECK(ember_kv_seq_pos_max(s.s, 0) == n_prompt + 3);  // the cache is full
+        check_as_replay(model.m, small, s.s, sampler.s, 5);
+    }
+    SECTION("a prompt that does not fit changes neither the cache nor the sampler") {
+        ember_session_params tiny = sp;
+        tiny.n_ctx = static_cast<uint32_t>(n_prompt - 1);
+        SessionHandle s(model.m, &tiny);
+        REQUIRE(run(s.s, 8) == EMBER_OK);
+        CHECK(r.stop_reason == EMBER_STOP_CONTEXT_FULL);
+        CHECK(r.n_generated == 0);
+        CHECK(r.n_prompt_tokens == n_prompt);
+        CHECK(out.calls == 0);
+        CHECK(ember_kv_seq_pos_max(s.s, 0) == -1);
+        CHECK(accepted_set(sampler.s) == std::vector<bool>(512, false));
+    }
+    SECTION("abort: while decoding the prompt nothing changes; later, as at a token limit") {
+        // The abort callback is polled between layers: count the polls of one decode first.
+        SessionHandle s(model.m, &sp);
+        struct Polls {
+            int n = 0, stop_at = -1;
+        } polls;
+        auto poll = [](void *ud) {
+            auto *p = static_cast<Polls *>(ud);
+            return ++p->n == p->stop_at;
+        };
+        REQUIRE(ember_session_set_abort_callback(s.s, poll, &polls) == EMBER_OK);
+        const ember_token one = 1;
+        ember_batch b = ember_batch_simple(&one, 1);
+        REQUIRE(ember_decode(s.s, &b) == EMBER_OK);
+        const int per_decode = polls.n;
+        REQUIRE(per_decode > 1);
+        REQUIRE(ember_kv_clear(s.s) == EMBER_OK);
+
+        polls = Polls{0, 2};  // inside the prompt's decode
+        CHECK(run(s.s, 8) == EMBER_ERR_ABORTED);
+        CHECK(r.n_generated == -1);  // *result is not written
+        CHECK(ember_kv_seq_pos_max(s.s, 0) == -1);
+        CHECK(accepted_set(sampler.s) == std::vector<bool>(512, false));
+        const float *logits = nullptr;
+        CHECK(ember_session_logits(s.s, -1, &logits) == EMBER_ERR_INVALID_ARGUMENT);
+
+        // Inside the decode of the third generated token: three sampled, two in the cache.
+        polls = Polls{0, 3 * per_decode + 2};
+        CHECK(run(s.s, 8) == EMBER_ERR_ABORTED);
+        CHECK(out.calls == 3);
+        CHECK(ember_kv_seq_pos_max(s.s, 0) == n_prompt + 1);
+        check_as_replay(model.m, sp, s.s, sampler.s, 3, /*logits_kept=*/false);
+    }
+}
+
 TEST_CASE("decode: batches, logits by row, bad input, full context, abort") {
     ModelHandle model(model_path("stories260K.gguf"));
     ember_session_params sp = ember_session_default_params();

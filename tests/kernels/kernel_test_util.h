@@ -40,13 +40,13 @@ inline size_t row_bytes(TensorType type, int64_t n) {
 // Quantizes n floats into `type` with the scalar reference quantizer.
 inline std::vector<uint8_t> quantize(TensorType type, const float *x, int64_t n) {
     std::vector<uint8_t> out(row_bytes(type, n));
-    cpu::scalar_type_traits(type)->quantize_row(x, out.data(), n, nullptr);
+    cpu::type_traits(type)->quantize_row(x, out.data(), n, nullptr);
     return out;
 }
 
 inline std::vector<float> dequantize(TensorType type, const void *q, int64_t n) {
     std::vector<float> out(static_cast<size_t>(n));
-    cpu::scalar_type_traits(type)->dequantize_row(q, out.data(), n);
+    cpu::type_traits(type)->dequantize_row(q, out.data(), n);
     return out;
 }
 

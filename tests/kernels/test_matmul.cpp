@@ -25,7 +25,7 @@ struct Problem {
 
 Problem make_problem(std::mt19937 &rng, TensorType type, int64_t n_in, int64_t n_out, int64_t n_tokens) {
     Problem p{type, n_in, n_out, n_tokens, n_in + 3, n_out + 5, {}, {}, {}, {}};
-    const TypeTraits *ref = scalar_type_traits(type);
+    const TypeTraits *ref = type_traits(type);
     const size_t wrow = row_bytes(type, n_in);
     std::vector<std::vector<float>> wdeq;
     for (int64_t o = 0; o < n_out; ++o) {

@@ -25,7 +25,7 @@ double abs_product_sum(TensorType wt, const std::vector<uint8_t> &w, TensorType 
 TEST_CASE("every level's vec_dot matches the scalar reference", "[vec_dot]") {
     std::mt19937 rng(1234);
     for (TensorType type : weight_types()) {
-        const TypeTraits *ref = scalar_type_traits(type);
+        const TypeTraits *ref = type_traits(type);
         REQUIRE(ref != nullptr);
         const TensorType act_type = ref->vec_dot_type;
         const int64_t block = tensor_type_info(type).block_size;
@@ -48,16 +48,15 @@ TEST_CASE("every level's vec_dot matches the scalar reference", "[vec_dot]") {
                 tol[r] = 1e-5 * abs_product_sum(type, w, act_type, a, n) + 1e-30;
             }
             for (IsaLevel level : available_isa_levels()) {
-                const TypeTraits *tr = isa_type_traits(level, type);
-                REQUIRE(tr != nullptr);
+                const IsaVecDot &d = isa_kernels(level).dot[static_cast<uint32_t>(type)];
+                REQUIRE(d.vec_dot != nullptr);
                 INFO(tensor_type_name(type) << " n=" << n << " level=" << isa_name(level));
-                if (level != IsaLevel::Scalar) CHECK(tr->vec_dot != ref->vec_dot);  // a real SIMD path
+                if (level != IsaLevel::Scalar) CHECK(d.vec_dot != ref->vec_dot);  // a real SIMD path
                 for (int r = 0; r < kMaxDotRows; ++r) {
                     float got = 0.0f;
-                    tr->vec_dot(n, &got, w.data(), acts.data() + r * arow);
+                    d.vec_dot(n, &got, w.data(), acts.data() + r * arow);
                     CHECK(std::fabs(static_cast<double>(got) - expect[r]) <= tol[r]);
                 }
-                const IsaVecDot &d = isa_kernels(level).dot[static_cast<uint32_t>(type)];
                 if (d.vec_dot_multi == nullptr) continue;
                 for (int rows = 1; rows <= kMaxDotRows; ++rows) {
                     float got[kMaxDotRows] = {};
@@ -75,7 +74,7 @@ TEST_CASE("vec_dot is exact at the edges of the integer formats", "[vec_dot]") {
     std::mt19937 rng(99);
     std::uniform_int_distribution<int> coin(0, 1);
     for (TensorType type : weight_types()) {
-        const TypeTraits *ref = scalar_type_traits(type);
+        const TypeTraits *ref = type_traits(type);
         const int64_t n = 512;
         std::vector<float> wf(n), af(n);
         for (int64_t i = 0; i < n; ++i) {
@@ -90,7 +89,7 @@ TEST_CASE("vec_dot is exact at the edges of the integer formats", "[vec_dot]") {
         for (IsaLevel level : available_isa_levels()) {
             INFO(tensor_type_name(type) << " level=" << isa_name(level));
             float got = 0.0f;
-            isa_type_traits(level, type)->vec_dot(n, &got, w.data(), a.data());
+            isa_kernels(level).dot[static_cast<uint32_t>(type)].vec_dot(n, &got, w.data(), a.data());
             CHECK(std::fabs(static_cast<double>(got) - expect) <= tol);
         }
     }

@@ -14,8 +14,10 @@
 
 #include <nlohmann/json.hpp>
 
+#include "core/error.h"
 #include "core/half.h"
 #include "core/tensor_type.h"
+#include "cpu/isa.h"
 #include "cpu/quant_blocks.h"
 #include "cpu/scalar/scalar_kernels.h"
 #include "cpu/type_traits.h"
@@ -74,7 +76,7 @@ const float *source_tensor(const std::string &tensor, int64_t *n_elements) {
 
 // Quantizes `rows` rows of n_per_row floats with the scalar quantizer of `type`.
 std::vector<uint8_t> quantize_rows(TensorType type, const float *src, int64_t rows, int64_t n_per_row) {
-    const TypeTraits *tt = cpu::scalar_type_traits(type);
+    const TypeTraits *tt = cpu::type_traits(type);
     REQUIRE(tt != nullptr);
     REQUIRE(tt->quantize_row != nullptr);
     const size_t rb = row_bytes(type, n_per_row);
@@ -85,7 +87,7 @@ std::vector<uint8_t> quantize_rows(TensorType type, const float *src, int64_t ro
 
 std::vector<float> dequantize(TensorType type, const void *data, int64_t n) {
     std::vector<float> out(static_cast<size_t>(n));
-    cpu::scalar_type_traits(type)->dequantize_row(data, out.data(), n);
+    cpu::type_traits(type)->dequantize_row(data, out.data(), n);
     return out;
 }
 
@@ -113,7 +115,7 @@ void reference_dot(TensorType type, const uint8_t *wq, const uint8_t *aq, const 
                    const std::vector<float> &ad, double *dot, double *magnitude) {
     *dot = 0.0;
     *magnitude = 0.0;
-    const bool via_sum = cpu::scalar_type_traits(type)->vec_dot_type == TensorType::Q8_1;
+    const bool via_sum = cpu::type_traits(type)->vec_dot_type == TensorType::Q8_1;
     const size_t wblock = tensor_type_info(type).block_bytes;
     for (size_t b = 0; b < wd.size() / 32; ++b) {
         double m = 0.0;
@@ -138,41 +140,66 @@ void reference_dot(TensorType type, const uint8_t *wq, const uint8_t *aq, const 
 TEST_CASE("traits table: one row per type, consistent with the tensor type table") {
     for (TensorType type : kWeightTypes) {
         INFO(tensor_type_name(type));
-        const TypeTraits *tt = cpu::type_traits(type);
-        const TypeTraits *st = cpu::scalar_type_traits(type);
-        REQUIRE(tt != nullptr);
+        const TypeTraits *st = cpu::type_traits(type);
         REQUIRE(st != nullptr);
-        CHECK(tt->type == type);
+        CHECK(st->type == type);
         CHECK(st->dequantize_row != nullptr);
         CHECK(st->quantize_row != nullptr);
         CHECK(st->vec_dot != nullptr);
-        const TypeTraits *act = cpu::scalar_type_traits(st->vec_dot_type);
+        const TypeTraits *act = cpu::type_traits(st->vec_dot_type);
         REQUIRE(act != nullptr);
         CHECK(act->quantize_row != nullptr);
         // Weight and activation blocks must tile the same rows.
         CHECK(tensor_type_info(st->vec_dot_type).block_size % tensor_type_info(type).block_size == 0);
     }
-    CHECK(cpu::scalar_type_traits(TensorType::Q4_0)->vec_dot_type == TensorType::Q8_0);
-    CHECK(cpu::scalar_type_traits(TensorType::Q4_1)->vec_dot_type == TensorType::Q8_1);
-    CHECK(cpu::scalar_type_traits(TensorType::Q4_K)->vec_dot_type == TensorType::Q8_K);
-    CHECK(cpu::scalar_type_traits(TensorType::IQ4_XS)->vec_dot_type == TensorType::Q8_K);
+    CHECK(cpu::type_traits(TensorType::Q4_0)->vec_dot_type == TensorType::Q8_0);
+    CHECK(cpu::type_traits(TensorType::Q4_1)->vec_dot_type == TensorType::Q8_1);
+    CHECK(cpu::type_traits(TensorType::Q4_K)->vec_dot_type == TensorType::Q8_K);
+    CHECK(cpu::type_traits(TensorType::IQ4_XS)->vec_dot_type == TensorType::Q8_K);
     CHECK(cpu::type_traits(TensorType::IQ2_XXS) == nullptr);
     CHECK(cpu::type_traits(static_cast<TensorType>(1000)) == nullptr);
 }
 
-TEST_CASE("override_vec_dot swaps the best row only") {
-    const cpu::VecDotFn scalar = cpu::scalar_type_traits(TensorType::Q8_0)->vec_dot;
-    const cpu::VecDotFn before = cpu::type_traits(TensorType::Q8_0)->vec_dot;  // may be an ISA kernel
-    auto fake = [](int64_t, float *out, const void *, const void *) { *out = 42.0f; };
-    REQUIRE(cpu::override_vec_dot(TensorType::Q8_0, fake));
-    float v = 0.0f;
-    cpu::type_traits(TensorType::Q8_0)->vec_dot(32, &v, nullptr, nullptr);
-    CHECK(v == 42.0f);
-    CHECK(cpu::scalar_type_traits(TensorType::Q8_0)->vec_dot == scalar);
-    REQUIRE(cpu::override_vec_dot(TensorType::Q8_0, nullptr));
-    CHECK(cpu::type_traits(TensorType::Q8_0)->vec_dot == scalar);
-    CHECK_FALSE(cpu::override_vec_dot(TensorType::IQ2_XXS, fake));
-    cpu::override_vec_dot(TensorType::Q8_0, before);
+TEST_CASE("every kernel level agrees with the traits table") {
+    // Each level's table names the activation format its kernels expect; it must be the row's
+    // vec_dot_type, and a type without a kernel at some level gets the scalar reference there.
+    for (cpu::IsaLevel level : cpu::available_isa_levels()) {
+        const cpu::IsaKernels &k = cpu::isa_kernels(level);
+        for (TensorType type : kWeightTypes) {
+            INFO(cpu::isa_name(level) << " " << tensor_type_name(type));
+            const TypeTraits *tt = cpu::type_traits(type);
+            const cpu::IsaVecDot &d = k.dot[static_cast<uint32_t>(type)];
+            REQUIRE(d.vec_dot != nullptr);
+            CHECK(d.vec_dot_type == tt->vec_dot_type);
+            if (level == cpu::IsaLevel::Scalar) CHECK(d.vec_dot == tt->vec_dot);
+            const cpu::IsaGemm &g = k.gemm[static_cast<uint32_t>(type)];
+            if (g.gemm != nullptr) CHECK(g.vec_dot_type == tt->vec_dot_type);
+        }
+        CHECK(k.dot[static_cast<uint32_t>(TensorType::Q8_K)].vec_dot == nullptr);  // activations only
+    }
+
+    // A level that registers a kernel for the wrong activations is stopped when its table is built.
+    auto fake = [](int64_t, float *out, const void *, const void *) { *out = 0.0f; };
+    cpu::IsaKernels wrong{};
+    wrong.level = cpu::IsaLevel::Avx2;
+    wrong.dot[static_cast<uint32_t>(TensorType::Q4_K)] = cpu::IsaVecDot{TensorType::Q8_0, fake, nullptr};
+    try {
+        cpu::complete_kernel_table(wrong);
+        FAIL("a kernel expecting Q8_0 activations for Q4_K must be rejected");
+    } catch (const Error &e) {
+        CHECK(e.status() == EMBER_ERR_INTERNAL);
+        CHECK_THAT(e.what(), Catch::Contains("avx2") && Catch::Contains("Q4_K") && Catch::Contains("Q8_K"));
+    }
+    cpu::IsaKernels unknown{};
+    unknown.dot[static_cast<uint32_t>(TensorType::IQ2_XXS)] = cpu::IsaVecDot{TensorType::Q8_K, fake, nullptr};
+    CHECK_THROWS_AS(cpu::complete_kernel_table(unknown), Error);
+
+    // The gaps of a partial table are the scalar reference.
+    cpu::IsaKernels partial{};
+    partial.dot[static_cast<uint32_t>(TensorType::Q8_0)] = cpu::IsaVecDot{TensorType::Q8_0, fake, nullptr};
+    cpu::complete_kernel_table(partial);
+    CHECK(partial.dot[static_cast<uint32_t>(TensorType::Q8_0)].vec_dot == +fake);
+    CHECK(partial.dot[static_cast<uint32_t>(TensorType::Q4_0)].vec_dot == cpu::type_traits(TensorType::Q4_0)->vec_dot);
 }
 
 TEST_CASE("dequantization is bit-exact with llama.cpp's values") {
@@ -188,7 +215,7 @@ TEST_CASE("dequantization is bit-exact with llama.cpp's values") {
             const int64_t n_per_row = static_cast<int64_t>(t.ne[0]);
             std::vector<float> got(expected.size());
             for (uint64_t r = 0; r < t.n_rows(); ++r) {
-                cpu::scalar_type_traits(type)->dequantize_row(t.data + r * t.row_bytes(), got.data() + r * t.ne[0], n_per_row);
+                cpu::type_traits(type)->dequantize_row(t.data + r * t.row_bytes(), got.data() + r * t.ne[0], n_per_row);
             }
             size_t mismatches = 0;
             for (size_t i = 0; i < got.size(); ++i) mismatches += f32_to_bits(got[i]) != f32_to_bits(expected[i]);
@@ -253,7 +280,7 @@ TEST_CASE("quantizers honour an importance vector") {
     for (TensorType type : {TensorType::Q2_K, TensorType::Q3_K, TensorType::Q4_K, TensorType::Q5_K, TensorType::Q6_K,
                             TensorType::IQ4_NL, TensorType::IQ4_XS}) {
         INFO(tensor_type_name(type));
-        const TypeTraits *tt = cpu::scalar_type_traits(type);
+        const TypeTraits *tt = cpu::type_traits(type);
         std::vector<uint8_t> plain(row_bytes(type, n)), weighted(row_bytes(type, n));
         tt->quantize_row(x.data(), plain.data(), n, nullptr);
         tt->quantize_row(x.data(), weighted.data(), n, importance.data());
@@ -271,8 +298,8 @@ TEST_CASE("every dot product equals the float dot of the dequantized operands") 
     const int64_t n = 1024;
     for (TensorType type : kWeightTypes) {
         INFO(tensor_type_name(type));
-        const TypeTraits *tt = cpu::scalar_type_traits(type);
-        const TypeTraits *act = cpu::scalar_type_traits(tt->vec_dot_type);
+        const TypeTraits *tt = cpu::type_traits(type);
+        const TypeTraits *act = cpu::type_traits(tt->vec_dot_type);
         for (uint32_t seed = 1; seed <= 4; ++seed) {
             // Mixed magnitudes per block, and one block with an all-positive offset (mins).
             std::vector<float> w = random_floats(n, seed, 0.02f * static_cast<float>(seed));
@@ -300,10 +327,10 @@ TEST_CASE("dot products on llama.cpp's own blocks") {
     for (const char *f : files) {
         const gguf::TensorInfo &t = model_file(std::string("small-llama-pure-") + f + ".gguf").tensor("blk.1.ffn_down.weight");
         INFO(f);
-        const TypeTraits *tt = cpu::scalar_type_traits(t.type);
+        const TypeTraits *tt = cpu::type_traits(t.type);
         const int64_t n = static_cast<int64_t>(t.ne[0]);
         std::vector<uint8_t> aq(row_bytes(tt->vec_dot_type, n));
-        cpu::scalar_type_traits(tt->vec_dot_type)->quantize_row(a.data(), aq.data(), n, nullptr);
+        cpu::type_traits(tt->vec_dot_type)->quantize_row(a.data(), aq.data(), n, nullptr);
         const std::vector<float> ad = dequantize(tt->vec_dot_type, aq.data(), n);
         for (uint64_t r = 0; r < t.n_rows(); r += 37) {
             const uint8_t *row = t.data + r * t.row_bytes();
@@ -361,7 +388,7 @@ TEST_CASE("F16 and BF16 round trips") {
     const std::vector<float> x = random_floats(4096, 5, 10.0f);
     for (TensorType type : {TensorType::F16, TensorType::BF16}) {
         INFO(tensor_type_name(type));
-        const TypeTraits *tt = cpu::scalar_type_traits(type);
+        const TypeTraits *tt = cpu::type_traits(type);
         std::vector<uint16_t> h(x.size());
         tt->quantize_row(x.data(), h.data(), static_cast<int64_t>(x.size()), nullptr);
         const std::vector<float> back = dequantize(type, h.data(), static_cast<int64_t>(x.size()));

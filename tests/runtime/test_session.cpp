@@ -2,6 +2,7 @@
 // aborts, a full context, thread-count independence and seeded generation.
 #include <catch2/catch.hpp>
 
+#include <cmath>
 #include <cstring>
 #include <vector>
 
@@ -171,7 +172,18 @@ TEST_CASE("greedy generation gives the reference story; seeded sampling repeats"
     CHECK(r.stop_reason == StopReason::MaxTokens);
     REQUIRE(streamed.size() == 16);
     CHECK(streamed[0].top[0].id == streamed[0].id);  // greedy picks the most likely token
-    CHECK(streamed[0].logprob == Approx(streamed[0].top[0].logprob));
+    CHECK(streamed[0].logprob == streamed[0].top[0].logprob);
+    CHECK(streamed[0].logprob < 0.0f);
+
+    // Without n_logprobs nothing is computed: no log-probability, no alternatives.
+    s.clear();
+    gp.n_logprobs = 0;
+    bool any_logprob = false;
+    generate(s, greedy, kPrompt, gp, [&](const GeneratedToken &t) {
+        any_logprob = any_logprob || !std::isnan(t.logprob) || !t.top.empty();
+        return true;
+    });
+    CHECK_FALSE(any_logprob);
 
     // Stop strings cut the text; the callback can stop early.
     s.clear();

@@ -5,6 +5,7 @@
 #include <limits>
 #include <vector>
 
+#include "sampling/log_softmax.h"
 #include "sampling/sampler.h"
 
 using namespace ember::sampling;
@@ -183,4 +184,38 @@ TEST_CASE("top-n log-probabilities", "[sampling]") {
     CHECK(top[1].id == 1);
     CHECK(top[1].logprob == Approx(std::log(0.3)).epsilon(1e-5));
     CHECK(top_logprobs(l.data(), 4, 10).size() == 4);
+}
+
+TEST_CASE("log_softmax: log-probabilities that sum to one, without overflow", "[sampling]") {
+    const float logits[3] = {1.0f, 2.0f, 3.0f};
+    std::vector<double> lp;
+    log_softmax(logits, 3, lp);
+    REQUIRE(lp.size() == 3);
+    CHECK(std::exp(lp[0]) + std::exp(lp[1]) + std::exp(lp[2]) == Approx(1.0));
+    CHECK(lp[2] - lp[1] == Approx(1.0));
+    CHECK(log_sum_exp(logits, 3) == Approx(3.0 + std::log(1.0 + std::exp(-1.0) + std::exp(-2.0))));
+
+    // Logits far beyond exp's float range, and a banned token.
+    const float extreme[3] = {1000.0f, 1000.0f, -std::numeric_limits<float>::infinity()};
+    log_softmax(extreme, 3, lp);
+    CHECK(lp[0] == Approx(-std::log(2.0)));
+    CHECK(lp[1] == lp[0]);
+    CHECK(std::isinf(lp[2]));
+
+    // A Llama-3-sized vocabulary of equal logits: every token gets -log(n).
+    const std::vector<float> flat(128256, 0.5f);
+    log_softmax(flat.data(), flat.size(), lp);
+    CHECK(lp[77] == Approx(-std::log(128256.0)).epsilon(1e-12));
+}
+
+TEST_CASE("top-n log-probabilities agree with log_softmax", "[sampling]") {
+    const auto l = logits_of({0.05f, 0.5f, 0.15f, 0.3f});
+    std::vector<double> lp;
+    log_softmax(l.data(), l.size(), lp);
+    const auto top = top_logprobs(l.data(), 4, 4);
+    REQUIRE(top.size() == 4);
+    for (const TokenLogprob &t : top) CHECK(t.logprob == static_cast<float>(lp[static_cast<size_t>(t.id)]));
+    const auto same = top_logprobs(l.data(), 4, 2, log_sum_exp(l.data(), l.size()));
+    CHECK(same[0].id == 1);
+    CHECK(same[0].logprob == top[0].logprob);
 }

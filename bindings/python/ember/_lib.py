@@ -23,8 +23,8 @@ class ModelParams(ctypes.Structure):
 
 class SessionParams(ctypes.Structure):
     _fields_ = [("struct_size", ctypes.c_uint32), ("n_ctx", ctypes.c_uint32), ("n_batch", ctypes.c_uint32),
-                ("n_seq_max", ctypes.c_uint32), ("n_threads", ctypes.c_int32), ("kv_type", ctypes.c_int),
-                ("embeddings", ctypes.c_bool), ("pooling", ctypes.c_int), ("abort_callback", ctypes.c_void_p),
+                ("n_seq_max", ctypes.c_uint32), ("n_threads", ctypes.c_int32), ("kv_type", ctypes.c_int32),
+                ("embeddings", ctypes.c_bool), ("pooling", ctypes.c_int32), ("abort_callback", ctypes.c_void_p),
                 ("abort_user_data", ctypes.c_void_p)]
 
 
@@ -53,7 +53,7 @@ class GenerateParams(ctypes.Structure):
 
 class GenerateResult(ctypes.Structure):
     _fields_ = [("struct_size", ctypes.c_uint32), ("n_prompt_tokens", ctypes.c_int32), ("n_generated", ctypes.c_int32),
-                ("stop_reason", ctypes.c_int), ("prompt_seconds", ctypes.c_double),
+                ("stop_reason", ctypes.c_int32), ("prompt_seconds", ctypes.c_double),
                 ("generate_seconds", ctypes.c_double)]
 
 

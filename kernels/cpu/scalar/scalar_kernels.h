@@ -1,5 +1,5 @@
 // The scalar reference kernels of every CPU tensor type: portable C++, no ISA flags. They are
-// the rows of scalar_type_traits(), the fallback of every SIMD path and the yardstick the SIMD
+// the rows of type_traits(), the fallback of every SIMD path and the yardstick the SIMD
 // paths are tested against. Signatures match the function types of cpu/type_traits.h:
 //   dequantize_row_X(src blocks, dst floats, n elements)           n a multiple of X's block
 //   quantize_row_X(src floats, dst blocks, n, importance|nullptr)  importance: n per-column weights
@@ -133,11 +133,5 @@ inline void unpack_scales_q3_k(const uint8_t *packed, int8_t *scales) {
         scales[j] = static_cast<int8_t>((low | (high << 4)) - 32);
     }
 }
-
-// ---- dispatch hook ----
-// Makes type_traits(type)->vec_dot return `fn` from now on (the ISA layer calls this once per
-// type at start-up, before any thread reads the table; nullptr restores the scalar kernel).
-// Returns false when `type` has no row. scalar_type_traits() never changes.
-bool override_vec_dot(TensorType type, VecDotFn fn);
 
 }  // namespace ember::cpu

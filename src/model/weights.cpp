@@ -166,6 +166,12 @@ Weights load_weights(const gguf::ShardedModel &files, const Hparams &hp, const P
     if (static_cast<int>(backends.size()) != placement.n_backends)
         fail(EMBER_ERR_INTERNAL, "load_weights: one backend per placement backend expected");
     const ArchDef &arch = *hp.arch;
+    // Every layer has tensors: a block count beyond the file's tensor count is a hostile or
+    // broken header, refused before anything is sized by it.
+    if (hp.n_layer > files.tensors().size())
+        fail(EMBER_ERR_BAD_FORMAT, files.metadata().name() + ": " + hp.arch_name + ".block_count " +
+                                       std::to_string(hp.n_layer) + " exceeds the file's " +
+                                       std::to_string(files.tensors().size()) + " tensors");
     Weights w;
     w.global.resize(static_cast<size_t>(arch.n_global_slots));
     w.layers.assign(hp.n_layer, std::vector<Tensor>(static_cast<size_t>(arch.n_layer_slots)));

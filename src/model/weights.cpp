@@ -183,6 +183,7 @@ Weights load_weights(const gguf::ShardedModel &files, const Hparams &hp, const P
         int backend;
     };
     std::vector<Fallback> fallbacks;
+    std::vector<int> global_backend(static_cast<size_t>(arch.n_global_slots), kCpuBackend);  // where each global slot went
     struct Shared {
         const TensorDef *def = nullptr;
         Tensor copy[kMaxBackends];
@@ -197,6 +198,7 @@ Weights load_weights(const gguf::ShardedModel &files, const Hparams &hp, const P
             case TensorScope::Output: {
                 const int b = placement.backend_of(def.scope == TensorScope::Input ? kInputStage : kOutputStage);
                 Tensor *slot = &w.global.at(static_cast<size_t>(def.slot));
+                global_backend.at(static_cast<size_t>(def.slot)) = b;
                 if (!ld.load(def, def.name, b, slot) && def.fallback >= 0) fallbacks.push_back({&def, slot, b});
                 break;
             }
@@ -225,13 +227,9 @@ Weights load_weights(const gguf::ShardedModel &files, const Hparams &hp, const P
         for (uint32_t il = 0; il < hp.n_layer; ++il)
             if (sh.present[placement.layers[il]])
                 w.layers[il].at(static_cast<size_t>(sh.def->slot)) = sh.copy[placement.layers[il]];
-    for (const Fallback &fb : fallbacks) {
-        const TensorDef *from = nullptr;
-        for (const TensorDef &d : arch.tensors)
-            if (d.slot == fb.def->fallback && (d.scope == TensorScope::Input || d.scope == TensorScope::Output)) from = &d;
-        const int from_b = placement.backend_of(from && from->scope == TensorScope::Output ? kOutputStage : kInputStage);
-        ld.alias(*fb.def, fb.def->name, fb.backend, w[fb.def->fallback], from_b, fb.slot);
-    }
+    for (const Fallback &fb : fallbacks)
+        ld.alias(*fb.def, fb.def->name, fb.backend, w[fb.def->fallback],
+                 global_backend.at(static_cast<size_t>(fb.def->fallback)), fb.slot);
     return w;
 }
 

@@ -233,8 +233,9 @@ EMBER_API ember_batch ember_batch_simple(const ember_token *tokens, int32_t n_to
    EMBER_ERR_INVALID_ARGUMENT: a token, position or sequence id out of range (nothing
    changed); EMBER_ERR_ABORTED: the abort callback stopped it: the batch's tokens are taken
    out of the cache again, which is as before the call, and the outputs of the previous
-   decode are discarded (ember_session_logits fails until the next decode; embeddings must
-   not be read either); the session stays usable. */
+   decode are discarded (ember_session_logits and both embeddings functions fail until the
+   next decode); the session stays usable. An internal error during the decode leaves the
+   cache and the outputs the same way. */
 EMBER_API ember_status ember_decode(ember_session *session, const ember_batch *batch);
 
 /* Outputs of the last decode, valid until the next decode: n_vocab logits of batch row

@@ -73,16 +73,26 @@ ember_status Session::decode(const Batch &batch) {
         if (pooled || batch.want_output[static_cast<size_t>(i)]) row_to_output_[static_cast<size_t>(i)] = n_outputs_++;
     outputs_.resize(static_cast<size_t>(n_outputs_) * static_cast<size_t>(output_width_));
 
-    std::vector<int32_t> placed;  // every cell this decode took, to undo an abort
+    // From here on the previous outputs are being overwritten: a decode that does not finish
+    // (aborted, or an error thrown by a backend) takes its cells out of the cache again and
+    // leaves no outputs, so nothing stale or half-written can be read.
+    std::vector<int32_t> placed;  // every cell this decode took
+    struct Unfinished {
+        Session &s;
+        std::vector<int32_t> &placed;
+        bool done = false;
+        ~Unfinished() {
+            if (done) return;
+            s.kv_.release(placed);
+            s.discard_outputs();
+        }
+    } unfinished{*this, placed};
     std::vector<int32_t> cells, out_rows;
     for (int64_t start = 0; start < n; start += params_.n_ubatch) {
         const int64_t len = std::min<int64_t>(params_.n_ubatch, n - start);
         const int32_t *pos = batch.positions.data() + start;
         const int32_t *seq = batch.seq_ids.data() + start;
-        if (!kv_.place(pos, seq, len, cells)) {  // cannot happen after the check above
-            kv_.release(placed);
-            return EMBER_ERR_CONTEXT_FULL;
-        }
+        if (!kv_.place(pos, seq, len, cells)) return EMBER_ERR_CONTEXT_FULL;  // cannot happen after the check above
         placed.insert(placed.end(), cells.begin(), cells.end());
 
         out_rows.clear();
@@ -108,11 +118,7 @@ ember_status Session::decode(const Batch &batch) {
         Graph graph;
         graph.finish(model_.arch().build(graph, hp, model_.weights(), in));
         graph.schedule(model_.placement());
-        if (!scheduler_.run(graph, inputs, kv_.layers(), params_.n_threads, should_abort_)) {
-            kv_.release(placed);
-            n_outputs_ = 0;
-            return EMBER_ERR_ABORTED;
-        }
+        if (!scheduler_.run(graph, inputs, kv_.layers(), params_.n_threads, should_abort_)) return EMBER_ERR_ABORTED;
         if (any_output) {
             const int32_t first = row_to_output_[static_cast<size_t>(start + out_rows[0])];
             scheduler_.read_output(graph, outputs_.data() + static_cast<size_t>(first) * static_cast<size_t>(output_width_),
@@ -120,7 +126,15 @@ ember_status Session::decode(const Batch &batch) {
         }
     }
     if (pooled) pool_embeddings(batch);
+    unfinished.done = true;
     return EMBER_OK;
+}
+
+void Session::discard_outputs() {
+    n_outputs_ = 0;
+    row_to_output_.clear();
+    pooled_seqs_.clear();
+    pooled_.clear();
 }
 
 size_t Session::compute_bytes(int backend) const {
@@ -179,6 +193,7 @@ const float *Session::logits(int32_t i) const {
 
 const float *Session::embeddings(int32_t i) const {
     if (!params_.embeddings) fail(EMBER_ERR_INVALID_ARGUMENT, "embeddings: the session is not in embeddings mode");
+    if (n_outputs_ == 0) fail(EMBER_ERR_INVALID_ARGUMENT, "embeddings: the last decode produced no outputs");
     if (i < 0 || static_cast<size_t>(i) >= row_to_output_.size() || row_to_output_[static_cast<size_t>(i)] < 0)
         fail(EMBER_ERR_INVALID_ARGUMENT, "embeddings: batch row " + std::to_string(i) + " had no output requested");
     return outputs_.data() + static_cast<size_t>(row_to_output_[static_cast<size_t>(i)]) * static_cast<size_t>(output_width_);

@@ -83,6 +83,7 @@ public:
 private:
     void check_batch(const Batch &batch) const;
     void pool_embeddings(const Batch &batch);
+    void discard_outputs();  // after a decode that did not finish: nothing may be read
 
     const Model &model_;
     SessionParams params_;

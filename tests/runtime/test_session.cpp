@@ -225,3 +225,23 @@ TEST_CASE("embeddings mode gives hidden states and pooled vectors", "[runtime]")
     for (uint32_t j = 0; j < n_embd; ++j) CHECK(s.sequence_embeddings(0)[j] == Approx(mean[j]).margin(1e-5));
     CHECK_THROWS_AS(s.logits(0), Error);
 }
+
+TEST_CASE("an aborted decode leaves no embeddings to read, stale or half-written", "[runtime]") {
+    SessionParams p = params(64, 2);
+    p.embeddings = true;
+    p.pooling = Pooling::Last;
+    Session s(stories(), p);
+    REQUIRE(s.decode(Batch::sequence(kPrompt, 0, 0, true)) == EMBER_OK);
+    REQUIRE_NOTHROW(s.embeddings(0));
+    REQUIRE_NOTHROW(s.sequence_embeddings(0));
+    int calls = 0;
+    s.set_abort_callback([&] { return ++calls == 3; });
+    CHECK(s.decode(Batch::sequence({298, 1}, static_cast<int32_t>(kPrompt.size()), 0, true)) == EMBER_ERR_ABORTED);
+    CHECK(s.kv_cache().n_used() == kPrompt.size());
+    CHECK_THROWS_WITH(s.embeddings(0), Catch::Contains("no outputs"));
+    CHECK_THROWS_AS(s.sequence_embeddings(0), Error);
+    CHECK(s.n_outputs() == 0);
+    s.set_abort_callback(nullptr);
+    REQUIRE(s.decode(Batch::sequence({298, 1}, static_cast<int32_t>(kPrompt.size()), 0, true)) == EMBER_OK);
+    CHECK_NOTHROW(s.sequence_embeddings(0));
+}

@@ -106,7 +106,10 @@ EMBER_API void ember_log_to_stderr(ember_log_level level, const char *message, v
 typedef struct ember_model ember_model;
 typedef int32_t ember_token;
 
-/* Called during loading with progress in [0, 1]; return false to cancel (EMBER_ERR_ABORTED). */
+/* Called during loading with a non-decreasing progress in [0, 1]: once the file is parsed,
+   after each tensor is placed (uploaded to the device, for offloaded layers), and with 1 when
+   the model is ready. Return false to cancel: the load fails with EMBER_ERR_ABORTED and
+   frees what it allocated. */
 typedef bool (*ember_progress_callback)(float progress, void *user_data);
 
 typedef struct ember_model_params {

@@ -51,9 +51,11 @@ std::unique_ptr<ember_model> finish_load(std::unique_ptr<gguf::ShardedModel> fil
         m->vocab = m->own_vocab.get();
         m->files = std::move(files);
     } else {
-        report_progress(p, 0.3f);
         ModelParams mp;
         mp.n_gpu_layers = p.n_gpu_layers;
+        // Placing the weights (uploading them to a device) is the long part: 0.1 .. 0.95.
+        if (p.progress_callback)
+            mp.progress = [&p](float fraction) { return p.progress_callback(0.1f + 0.85f * fraction, p.progress_user_data); };
         m->model = Model::from_files(std::move(files), mp);
         for (const std::string &w : m->model->warnings()) log_warn(w);
         m->vocab = &m->model->require_vocab();

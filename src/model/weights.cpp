@@ -99,37 +99,49 @@ public:
         *slot = from;
     }
 
-    // Gives every pending tensor its final address on its backend.
-    void place(int n_backends) {
+    // Gives every pending tensor its final address on its backend, reporting each one.
+    void place(int n_backends, const LoadProgress &progress) {
+        uint64_t total = 0, placed = 0;
+        for (const Pending &p : pending_) total += p.bytes;
+        auto placed_one = [&](const Pending &p) {
+            placed += p.bytes;
+            if (progress && !progress(total ? static_cast<float>(static_cast<double>(placed) / static_cast<double>(total)) : 1.0f))
+                fail(EMBER_ERR_ABORTED, file_ + ": loading was cancelled by the progress callback");
+        };
         w_.bytes.assign(static_cast<size_t>(n_backends), 0);
         for (int b = 0; b < n_backends; ++b) {
             backend::Backend *be = backends_[static_cast<size_t>(b)];
             const bool in_place = be ? be->uses_host_weights() : b == kCpuBackend;
             if (in_place) {
-                for (const Pending &p : pending_)
-                    if (p.backend == b) w_.bytes[static_cast<size_t>(b)] += p.bytes;
+                for (const Pending &p : pending_) {
+                    if (p.backend != b) continue;
+                    w_.bytes[static_cast<size_t>(b)] += p.bytes;
+                    placed_one(p);
+                }
                 continue;
             }
             constexpr size_t kAlign = 64;
             std::vector<size_t> offsets;
-            size_t total = 0;
+            size_t size = 0;
             for (const Pending &p : pending_) {
                 if (p.backend != b) continue;
-                offsets.push_back(total);
-                total += (p.bytes + kAlign - 1) / kAlign * kAlign;
+                offsets.push_back(size);
+                size += (p.bytes + kAlign - 1) / kAlign * kAlign;
             }
-            w_.bytes[static_cast<size_t>(b)] = total;
-            if (!be || total == 0) continue;  // planning only: the views stay on the file
-            std::unique_ptr<Buffer> buf = be->allocate(total);
+            w_.bytes[static_cast<size_t>(b)] = size;
+            if (!be || size == 0) continue;  // planning only: the views stay on the file
+            std::unique_ptr<Buffer> buf = be->allocate(size);
+            Buffer &dst = *buf;
+            w_.buffers.push_back(std::move(buf));  // owned before any upload can throw
             size_t i = 0;
             for (const Pending &p : pending_) {
                 if (p.backend != b) continue;
-                be->upload(*buf, offsets[i], p.host, p.bytes, backend::Traffic::Weights);
-                p.slot->data = static_cast<uint8_t *>(buf->base()) + offsets[i];
-                p.slot->buffer = buf.get();
+                be->upload(dst, offsets[i], p.host, p.bytes, backend::Traffic::Weights);
+                p.slot->data = static_cast<uint8_t *>(dst.base()) + offsets[i];
+                p.slot->buffer = &dst;
                 ++i;
+                placed_one(p);
             }
-            w_.buffers.push_back(std::move(buf));
         }
     }
 
@@ -162,7 +174,7 @@ private:
 }  // namespace
 
 Weights load_weights(const gguf::ShardedModel &files, const Hparams &hp, const Placement &placement,
-                     const std::vector<backend::Backend *> &backends) {
+                     const std::vector<backend::Backend *> &backends, const LoadProgress &progress) {
     if (static_cast<int>(backends.size()) != placement.n_backends)
         fail(EMBER_ERR_INTERNAL, "load_weights: one backend per placement backend expected");
     const ArchDef &arch = *hp.arch;
@@ -222,7 +234,7 @@ Weights load_weights(const gguf::ShardedModel &files, const Hparams &hp, const P
             }
         }
     }
-    ld.place(placement.n_backends);
+    ld.place(placement.n_backends, progress);
     for (const Shared &sh : shared)
         for (uint32_t il = 0; il < hp.n_layer; ++il)
             if (sh.present[placement.layers[il]])

@@ -5,6 +5,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <vector>
 
@@ -40,7 +41,11 @@ struct Weights {
 // the tensors stay views of the file and `bytes` says what that backend would hold (the
 // memory estimate). A missing tensor, a wrong shape or a type the backend cannot run throws
 // ember::Error naming the file, the tensor and what was expected.
+// `progress`, when set, is called after each tensor is placed (uploaded to its device, or
+// checked where it stays in the mapping) with the fraction of weight bytes placed so far;
+// returning false cancels the load (EMBER_ERR_ABORTED, nothing kept).
+using LoadProgress = std::function<bool(float fraction)>;
 Weights load_weights(const gguf::ShardedModel &files, const Hparams &hp, const Placement &placement,
-                     const std::vector<backend::Backend *> &backends);
+                     const std::vector<backend::Backend *> &backends, const LoadProgress &progress = {});
 
 }  // namespace ember::model

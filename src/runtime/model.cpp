@@ -18,7 +18,7 @@ Model::Model(std::unique_ptr<gguf::ShardedModel> files, const ModelParams &param
     }
     for (const auto &b : backends_) backend_list_.push_back(b.get());
     placement_ = place_layers(hp_.n_layer, params.n_gpu_layers, backends_.size() > 1);
-    weights_ = model::load_weights(*files_, hp_, placement_, backend_list_);
+    weights_ = model::load_weights(*files_, hp_, placement_, backend_list_, params.progress);
     if (file().has("tokenizer.ggml.model")) vocab_ = std::make_unique<tokenizer::Vocab>(file());
 }
 

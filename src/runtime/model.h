@@ -22,6 +22,7 @@ namespace ember {
 
 struct ModelParams {
     int32_t n_gpu_layers = 0;  // llama.cpp's meaning: the last L layers; < 0: all (core/placement.h)
+    model::LoadProgress progress;  // per placed tensor, the fraction of weight bytes; false cancels
 };
 
 class Model {

@@ -1,6 +1,7 @@
 // The C ABI as an application sees it: only ember.h, linked against the shared library.
 #include <catch2/catch.hpp>
 
+#include <algorithm>
 #include <cmath>
 #include <cstdlib>
 #include <cstring>
@@ -155,10 +156,32 @@ TEST_CASE("loading: from memory, from explicit shards, without mmap, vocab only,
     CHECK(s == nullptr);
     ember_model_free(m);
 
+    // Progress is reported per tensor, never decreasing, ending at 1; a cancel in the middle
+    // of the weights fails the load cleanly (the sanitizer build checks nothing leaks).
+    std::vector<float> seen;
+    ember_model_params report = ember_model_default_params();
+    report.progress_callback = [](float progress, void *ud) {
+        static_cast<std::vector<float> *>(ud)->push_back(progress);
+        return true;
+    };
+    report.progress_user_data = &seen;
+    REQUIRE(ember_model_load(model_path("stories260K.gguf").c_str(), &report, &m) == EMBER_OK);
+    ember_model_free(m);
+    CHECK(seen.size() >= 1 + 9 * 5 + 1);  // parsed, each tensor of the 5 layers (and more), done
+    CHECK(std::is_sorted(seen.begin(), seen.end()));
+    CHECK(seen.front() > 0.0f);
+    CHECK(seen.back() == 1.0f);
+
+    struct Cancel {
+        int calls = 0;
+    } cancel_state;
     ember_model_params cancel = ember_model_default_params();
-    cancel.progress_callback = [](float progress, void *) { return progress < 0.2f; };
+    cancel.progress_callback = [](float, void *ud) { return ++static_cast<Cancel *>(ud)->calls < 10; };
+    cancel.progress_user_data = &cancel_state;
     CHECK(ember_model_load(model_path("stories260K.gguf").c_str(), &cancel, &m) == EMBER_ERR_ABORTED);
     CHECK(m == nullptr);
+    CHECK(cancel_state.calls == 10);
+    CHECK(std::string(ember_last_error()).find("cancelled") != std::string::npos);
 }
 
 TEST_CASE("model facts and metadata") {

@@ -4,12 +4,14 @@
 // session allocates on each side.
 #include <catch2/catch.hpp>
 
+#include <algorithm>
 #include <cstdlib>
 #include <cstring>
 #include <dirent.h>
 #include <string>
 #include <vector>
 
+#include "core/error.h"
 #include "runtime/memory_estimate.h"
 #include "runtime/model.h"
 #include "runtime/session.h"
@@ -135,6 +137,38 @@ TEST_CASE("only the residual stream, the inputs and the outputs cross the bounda
         CHECK(t.bytes_in(Traffic::Weights) == 0);  // uploaded once, at load
         CHECK(t.bytes_out(Traffic::Weights) == 0);
     }
+}
+
+TEST_CASE("offloaded weights are uploaded once at load, reported tensor by tensor", "[offload]") {
+    TestDevice device;
+    const std::string path = test::shared_path("models/stories260K.gguf");
+    std::vector<float> seen;
+    ModelParams mp;
+    mp.n_gpu_layers = -1;
+    mp.progress = [&](float f) {
+        seen.push_back(f);
+        return true;
+    };
+    auto m = Model::load(path, mp);
+    CHECK(seen.size() == m->files().tensors().size());  // every tensor is a layer's, the embedding or the head
+    CHECK(std::is_sorted(seen.begin(), seen.end()));
+    CHECK(seen.back() == 1.0f);
+    const uint64_t uploaded = m->device()->traffic()->bytes_in(Traffic::Weights);
+    CHECK(uploaded == m->size_bytes());
+    CHECK(m->weights().bytes.at(kDeviceBackend) >= uploaded);  // padded to the buffer alignment
+
+    // Cancelled half way: an ABORTED error, and what was allocated is freed (the sanitizer
+    // build would report a leak).
+    int calls = 0;
+    mp.progress = [&](float) { return ++calls < 20; };
+    try {
+        Model::load(path, mp);
+        FAIL("the load was not cancelled");
+    } catch (const Error &e) {
+        CHECK(e.status() == EMBER_ERR_ABORTED);
+        CHECK(std::string(e.what()).find("cancelled") != std::string::npos);
+    }
+    CHECK(calls == 20);
 }
 
 TEST_CASE("sequences, KV editing and state work across the split", "[offload]") {

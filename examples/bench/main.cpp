@@ -36,7 +36,7 @@ const char *kUsage =
     "                 GPU backend a warning says so and everything runs on the CPU\n"
     "  -o md|json     a markdown table (default), or one JSON line per test with peer bench's keys:\n"
     "                 pp_tok_s pp_min pp_max tg_tok_s tg_min tg_max n_prompt n_gen threads reps\n"
-    "                 engine model\n"
+    "                 engine model, and n_gpu_layers backend (where it ran)\n"
     "Exit status: 0 success, 1 failure (model, decode), 2 bad usage.\n";
 
 struct Options {
@@ -112,6 +112,8 @@ struct TestResult {
     std::string model;
     uint64_t size_bytes = 0, n_params = 0;
     uint32_t n_prompt = 0, n_gen = 0, threads = 0, reps = 0;
+    std::string backends;     // e.g. "cpu" or "cpu+cuda": where the model's stages run
+    uint32_t n_gpu_layers = 0;  // layers actually on the offload device
     bool has_pp = false, has_tg = false;
     Stat pp, tg;
 };
@@ -167,6 +169,8 @@ TestResult run_test(const Model &model, const std::string &path, uint32_t np, ui
     t.n_gen = ng;
     t.threads = threads;
     t.reps = reps;
+    for (const backend::Backend *b : model.backends()) t.backends += (t.backends.empty() ? "" : "+") + std::string(b->name());
+    for (int b : model.placement().layers) t.n_gpu_layers += b == kDeviceBackend;
     t.has_pp = np > 0;
     t.has_tg = ng > 0;
     t.pp = summarize(pp);
@@ -202,6 +206,8 @@ void print_json(const TestResult &t) {
     std::snprintf(buf, sizeof buf, "\"n_prompt\": %u, \"n_gen\": %u, \"threads\": %u, \"reps\": %u, \"engine\": \"ember\", ",
                   t.n_prompt, t.n_gen, t.threads, t.reps);
     line += buf;
+    std::snprintf(buf, sizeof buf, "\"n_gpu_layers\": %u, \"backend\": \"%s\", ", t.n_gpu_layers, t.backends.c_str());
+    line += buf;
     line += "\"model\": \"" + json_escape(t.model) + "\"}";
     std::printf("%s\n", line.c_str());
     std::fflush(stdout);
@@ -213,8 +219,8 @@ std::string base_name(const std::string &path) {
 }
 
 void print_md_header() {
-    std::printf("| model | size | params | threads | test | t/s (median) | min | max |\n");
-    std::printf("| --- | ---: | ---: | ---: | --- | ---: | ---: | ---: |\n");
+    std::printf("| model | size | params | backend | ngl | threads | test | t/s (median) | min | max |\n");
+    std::printf("| --- | ---: | ---: | --- | ---: | ---: | --- | ---: | ---: | ---: |\n");
 }
 
 void print_md_rows(const TestResult &t) {
@@ -222,8 +228,8 @@ void print_md_rows(const TestResult &t) {
     std::snprintf(size, sizeof size, "%.2f MiB", static_cast<double>(t.size_bytes) / (1024.0 * 1024.0));
     std::snprintf(params, sizeof params, "%.2f M", static_cast<double>(t.n_params) / 1e6);
     auto row = [&](const char *kind, uint32_t n, const Stat &s) {
-        std::printf("| %s | %s | %s | %u | %s%u | %.2f | %.2f | %.2f |\n", base_name(t.model).c_str(), size, params,
-                    t.threads, kind, n, s.median, s.min, s.max);
+        std::printf("| %s | %s | %s | %s | %u | %u | %s%u | %.2f | %.2f | %.2f |\n", base_name(t.model).c_str(), size,
+                    params, t.backends.c_str(), t.n_gpu_layers, t.threads, kind, n, s.median, s.min, s.max);
     };
     if (t.has_pp) row("pp", t.n_prompt, t.pp);
     if (t.has_tg) row("tg", t.n_gen, t.tg);

@@ -48,9 +48,12 @@ for line in lines:
     except json.JSONDecodeError as e:
         failures.append(f"not JSON ({e}): {line}")
         continue
-    if set(row) != PEER_KEYS:
-        failures.append(f"keys {sorted(row)} differ from peer bench's {sorted(PEER_KEYS)}")
+    # peer bench's keys, so scripts read both the same way, plus where the layers ran.
+    if set(row) != PEER_KEYS | {"n_gpu_layers", "backend"}:
+        failures.append(f"keys {sorted(row)} are not peer bench's {sorted(PEER_KEYS)} + n_gpu_layers, backend")
         continue
+    if row["n_gpu_layers"] != 0 or row["backend"] != "cpu":
+        failures.append(f"-ngl 99 without a GPU backend must report n_gpu_layers 0 on cpu: {line}")
     if row["engine"] != "ember" or row["n_prompt"] != 32 or row["n_gen"] != 4 or row["reps"] != 2:
         failures.append(f"wrong settings echoed: {line}")
     for k in ("pp", "tg"):

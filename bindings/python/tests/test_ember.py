@@ -106,3 +106,18 @@ def test_embed(model):
     vec = model.embed("a little girl")
     assert len(vec) == 64
     assert any(abs(float(x)) > 0 for x in vec)
+
+
+@pytest.mark.parametrize("n_gpu_layers", [2, -1])
+def test_offloaded_layers_give_the_same_results(model, monkeypatch, n_gpu_layers):
+    # EMBER_TEST_DEVICE=cpu-copy plays the GPU: the split runs the whole offload path and must
+    # not change a bit.
+    base = ember.Session(model, n_ctx=64).eval(model.tokenize(PROMPT), all_logits=True)
+    monkeypatch.setenv("EMBER_TEST_DEVICE", "cpu-copy")
+    with ember.Model(STORIES, n_gpu_layers=n_gpu_layers) as split:
+        logits = ember.Session(split, n_ctx=64).eval(split.tokenize(PROMPT), all_logits=True)
+        assert [list(row) for row in logits] == [list(row) for row in base]
+        assert "".join(split.generate(PROMPT, max_tokens=16, temperature=0)) == GREEDY
+    monkeypatch.setenv("EMBER_TEST_DEVICE", "bogus")
+    with pytest.raises(ember.EmberError, match="cpu-copy"):
+        ember.Model(STORIES, n_gpu_layers=n_gpu_layers)

@@ -4,6 +4,8 @@
 //   gemm/TYPE/LEVEL/OUTxIN/tokens:N/threads:T   N tokens (prompt processing); counter GFLOPS =
 //                                      2*OUT*IN*N per second (1e9)
 //   bandwidth/read/threads:T           a streaming sum over 256 MiB: the machine's read bandwidth
+//   exp/LEVEL/n:N                      exp_approx over N floats (softmax scores, SiLU); counter
+//                                      Gvals = values per second (1e9)
 //   peak/...                           the AVX2 GEMM step's int8 throughput ceiling
 //                                      (int8_dot_peak.cpp)
 // Shapes: 2048x2048 and 5632x2048 (GEMV) / 2048x2048 (GEMM), which the L3 cache holds, and a
@@ -20,6 +22,7 @@
 #include <tuple>
 #include <vector>
 
+#include "cpu/exp_approx.h"
 #include "cpu/isa.h"
 #include "cpu/matmul.h"
 #include "cpu/type_traits.h"
@@ -108,8 +111,29 @@ void bench_read_bandwidth(benchmark::State &state, int n_threads) {
     state.counters["GBps"] = C(static_cast<double>(n) * sizeof(float) * 1e-9, C::kIsIterationInvariantRate);
 }
 
+void bench_exp(benchmark::State &state, IsaLevel level, int64_t n) {
+    FloatRowFn rows = isa_kernels(level).exp_rows;
+    if (rows == nullptr) rows = exp_approx_rows_scalar;
+    std::mt19937 rng(7);
+    std::uniform_real_distribution<float> scores(-20.0f, 0.0f);  // softmax inputs after the max
+    std::vector<float> x(static_cast<size_t>(n)), y(static_cast<size_t>(n));
+    for (float &v : x) v = scores(rng);
+    for (auto _ : state) {
+        rows(x.data(), y.data(), n);
+        benchmark::DoNotOptimize(y.data());
+        benchmark::ClobberMemory();
+    }
+    using C = benchmark::Counter;
+    state.counters["Gvals"] = C(static_cast<double>(n) * 1e-9, C::kIsIterationInvariantRate);
+}
+
 void register_all() {
     const std::vector<IsaLevel> levels = available_isa_levels();
+    for (IsaLevel level : levels)
+        for (int64_t n : {64, 4096})
+            benchmark::RegisterBenchmark(("exp/" + std::string(isa_name(level)) + "/n:" + std::to_string(n)).c_str(),
+                                         bench_exp, level, n)
+                ->Unit(benchmark::kNanosecond);
     for (int threads : {1, 2}) {
         benchmark::RegisterBenchmark(("bandwidth/read/threads:" + std::to_string(threads)).c_str(),
                                      bench_read_bandwidth, threads)

@@ -20,9 +20,9 @@ endif()
 find_package(Threads REQUIRED)
 
 # Debian's xsimd 8.1 target names a non-existent "xtl" link library; use its headers only.
-# Where it serves: the exact float ops' exp (exp_approx_rows) written with xsimd batches gives
-# the same bits as the auto-vectorized loop on fma3<avx2> and neon64 and measured 1.3-2.5x its
-# speed; xsimd 8.1's fma is not fused at SSE2 or AVX-512 (mul + add), so only those two archs.
+# Where it serves: the softmax/SiLU exp (kernels/cpu/exp_approx_xsimd.inc) on fma3<avx2> and
+# neon64, 1.6-2.3x the auto-vectorized loop with the same bits (docs/ARCHITECTURE.md); xsimd
+# 8.1's fma is not fused at SSE2 or AVX-512 (mul + add), so only those two archs.
 get_target_property(EMBER_XSIMD_INCLUDES xsimd INTERFACE_INCLUDE_DIRECTORIES)
 add_library(ember_xsimd INTERFACE)
 target_include_directories(ember_xsimd SYSTEM INTERFACE ${EMBER_XSIMD_INCLUDES})

@@ -51,6 +51,7 @@ constexpr int kMaxDotRows = 4;
 using VecDotMultiFn = void (*)(int64_t n, float *out, const void *weights, const void *activations,
                                size_t act_stride, int n_rows);
 using RowConvertFn = void (*)(const void *src, void *dst, int64_t n);
+using FloatRowFn = void (*)(const float *x, float *y, int64_t n);
 
 struct IsaVecDot {
     TensorType vec_dot_type;  // the activation format this kernel expects
@@ -83,6 +84,7 @@ struct IsaKernels {
     IsaGemm gemm[kMaxTensorTypeId + 1];   // indexed by type id; gemm == nullptr: none
     RowConvertFn fp16_to_fp32;            // uint16 -> float (nullptr: scalar conversion)
     RowConvertFn fp32_to_fp16;            // float -> uint16 (nullptr: scalar conversion)
+    FloatRowFn exp_rows;                  // exp_approx of a row (nullptr: exp_approx_rows_scalar)
 };
 
 // The kernel table of an available level (throws ember::Error for one that is not available),

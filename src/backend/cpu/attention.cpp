@@ -6,6 +6,7 @@
 #include <limits>
 #include <vector>
 
+#include "cpu/exp_approx.h"
 #include "cpu/ops.h"
 #include "backend/cpu/float_ops.h"
 
@@ -178,7 +179,7 @@ void attend_tiled(const AttentionParams &a, int64_t n_kv, const float *q, const 
             running_max = block_max;
         }
         for (int64_t j = 0; j < kTile; ++j) scores[j] -= running_max;
-        exp_approx_rows(scores, scores, kTile);
+        cpu::exp_approx_rows(scores, scores, kTile);
         double block_sum = 0.0;
         for (int64_t j0 = 0; j0 < kTile; j0 += kLanes) {
             block_sum += static_cast<double>(sum16(scores + j0));

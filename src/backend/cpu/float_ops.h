@@ -21,13 +21,6 @@
 
 namespace ember::backend {
 
-// e^x by the range reduction x = n·ln2 + b (|b| <= ln2/2, ln2 split in two parts) and a
-// degree-5 polynomial for e^b, scaled by 2^n; about 1.5 ulp. This is the vectorized exp of
-// llama.cpp's CPU backend (after Arm's optimized-routines), which its softmax and SiLU use.
-float exp_approx(float x);
-// y[i] = exp_approx(x[i]) for n values, vectorized (x and y may be the same array).
-void exp_approx_rows(const float *x, float *y, int64_t n);
-
 // y = x / sqrt(mean(x²) + eps) * weight, the sum of squares of float products in double.
 void rms_norm_row(const float *x, const float *weight, float *y, int64_t n, float eps);
 

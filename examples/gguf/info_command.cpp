@@ -5,6 +5,7 @@
 #include <map>
 #include <nlohmann/json.hpp>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "commands.h"
@@ -115,14 +116,24 @@ std::string mib(uint64_t bytes) {
 
 struct Totals {
     uint64_t n_params = 0, n_bytes = 0;
+    uint64_t n_active = 0;                   // parameters one token runs through (MoE: its experts only)
+    uint32_t n_expert = 0, n_expert_used = 0;
     std::map<std::string, std::pair<uint64_t, uint64_t>> by_type;  // name -> (tensors, bytes)
     double bits_per_weight() const { return n_params ? 8.0 * static_cast<double>(n_bytes) / static_cast<double>(n_params) : 0; }
 };
 
 Totals compute_totals(const gguf::ShardedModel &m) {
     Totals t;
+    const gguf::File &meta = m.metadata();
+    const std::string arch = meta.get_string_or("general.architecture", "");
+    t.n_expert = meta.get_u32_or(arch + ".expert_count", 0);
+    t.n_expert_used = std::min(meta.get_u32_or(arch + ".expert_used_count", 0), t.n_expert);
     for (const gguf::TensorInfo *ti : m.tensors()) {
         t.n_params += ti->n_elements();
+        // A stack of expert matrices ("*_exps", one slice per expert): a token uses k of them.
+        const bool experts = t.n_expert > 0 && ti->n_dims == 3 && ti->ne[2] == t.n_expert &&
+                             std::string_view(ti->name).find("_exps") != std::string_view::npos;
+        t.n_active += experts ? ti->n_elements() / t.n_expert * t.n_expert_used : ti->n_elements();
         t.n_bytes += ti->n_bytes;
         auto &row = t.by_type[tensor_type_name(ti->type)];
         row.first += 1;
@@ -154,7 +165,9 @@ int print_json(const gguf::ShardedModel &m, const Totals &totals, const MemoryEs
     json by_type = json::object();
     for (const auto &[name, row] : totals.by_type) by_type[name] = {{"tensors", row.first}, {"bytes", row.second}};
     out["totals"] = {{"n_tensors", m.tensors().size()}, {"n_params", totals.n_params}, {"bytes", totals.n_bytes},
-                     {"bits_per_weight", totals.bits_per_weight()}, {"by_type", by_type}};
+                     {"n_params_active", totals.n_active}, {"n_expert", totals.n_expert},
+                     {"n_expert_used", totals.n_expert_used}, {"bits_per_weight", totals.bits_per_weight()},
+                     {"by_type", by_type}};
     out["memory_estimate"] = {
         {"n_ctx", e.n_ctx}, {"n_layers", e.n_layers}, {"n_gpu_layers", e.n_gpu_layers}, {"kv_type", "F16"},
         {"cpu", {{"weights", e.weights_cpu}, {"kv_cache", e.kv_cpu}, {"compute", e.compute_cpu}, {"total", e.total_cpu()}}},
@@ -177,6 +190,9 @@ int print_text(const gguf::ShardedModel &m, const Totals &totals, const MemoryEs
                     shape_text(*t).c_str(), t->n_bytes);
     std::printf("\ntotals: %" PRIu64 " parameters, %" PRIu64 " bytes (%s), %.2f bits per weight\n", totals.n_params,
                 totals.n_bytes, mib(totals.n_bytes).c_str(), totals.bits_per_weight());
+    if (totals.n_expert > 0)
+        std::printf("  mixture of experts: %u experts, %u used per token; %" PRIu64 " parameters active per token\n",
+                    totals.n_expert, totals.n_expert_used, totals.n_active);
     for (const auto &[name, row] : totals.by_type)
         std::printf("  %-8s %4" PRIu64 " tensors %14" PRIu64 " bytes\n", name.c_str(), row.first, row.second);
     if (!e.has_hparams) {

@@ -19,6 +19,7 @@ const char *op_name(OpType op) {
         case OpType::StoreKv: return "store_kv";
         case OpType::Attention: return "attention";
         case OpType::Glu: return "glu";
+        case OpType::MoeFfn: return "moe_ffn";
         case OpType::Add: return "add";
     }
     return "?";
@@ -76,8 +77,8 @@ NodeId Graph::select_rows(NodeId x, NodeId rows) {
 
 NodeId Graph::rms_norm(NodeId x, const Tensor &weight, float eps) {
     const Node &in = node(x);
-    if (weight.type != TensorType::F32 || weight.ne[0] != in.n_cols)
-        shape_error(OpType::RmsNorm, "weight " + weight.name + " is not F32[" + std::to_string(in.n_cols) + "]");
+    if (weight.type != TensorType::F32 || weight.ne[0] <= 0 || in.n_cols % weight.ne[0] != 0)
+        shape_error(OpType::RmsNorm, "weight " + weight.name + " is not F32 with a length dividing " + std::to_string(in.n_cols));
     Node nd(OpType::RmsNorm);
     nd.n_cols = in.n_cols;
     nd.n_rows = in.n_rows;
@@ -161,6 +162,38 @@ NodeId Graph::glu(Activation act, NodeId gate, NodeId up) {
     nd.src[0] = gate;
     nd.src[1] = up;
     nd.act = act;
+    return push(nd);
+}
+
+NodeId Graph::moe_ffn(NodeId x, NodeId router_logits, const Tensor &gate_exps, const Tensor &up_exps,
+                      const Tensor &down_exps, const MoeParams &p, const std::array<const Tensor *, 3> &biases) {
+    const Node &nx = node(x), &nr = node(router_logits);
+    const int64_t n_embd = nx.n_cols, n_ff = gate_exps.ne[1];
+    auto is = [&](const Tensor &t, int64_t ne0, int64_t ne1) {
+        return t.ne[0] == ne0 && t.ne[1] == ne1 && t.ne[2] == p.n_expert && t.ne[3] == 1;
+    };
+    if (p.n_expert <= 0 || p.n_used <= 0 || p.n_used > p.n_expert || nr.n_cols != p.n_expert || nr.n_rows != nx.n_rows)
+        shape_error(OpType::MoeFfn, "router logits do not match the expert counts");
+    if (!is(gate_exps, n_embd, n_ff) || !is(up_exps, n_embd, n_ff) || !is(down_exps, n_ff, n_embd))
+        shape_error(OpType::MoeFfn, "expert matrices " + gate_exps.name + ", " + up_exps.name + ", " + down_exps.name +
+                                        " do not match [n_embd][n_ff][n_expert] and [n_ff][n_embd][n_expert]");
+    const Tensor *mats[3] = {&gate_exps, &up_exps, &down_exps};
+    for (int i = 0; i < 3; ++i) {
+        const Tensor *b = biases[static_cast<size_t>(i)];
+        if (b && (b->type != TensorType::F32 || b->ne[0] != mats[i]->ne[1] || b->ne[1] != p.n_expert))
+            shape_error(OpType::MoeFfn, "expert bias " + b->name + " is not F32[" + std::to_string(mats[i]->ne[1]) +
+                                            "][" + std::to_string(p.n_expert) + "]");
+    }
+    Node nd(OpType::MoeFfn);
+    nd.n_cols = n_embd;
+    nd.n_rows = nx.n_rows;
+    nd.src[0] = x;
+    nd.src[1] = router_logits;
+    nd.moe = p;
+    for (int i = 0; i < 3; ++i) {
+        nd.experts[i] = mats[i];
+        nd.expert_bias[i] = biases[static_cast<size_t>(i)];
+    }
     return push(nd);
 }
 

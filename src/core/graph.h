@@ -25,13 +25,15 @@ enum class OpType {
     Transfer,    // a copy of src[0] from the backend that computed it (added by schedule())
     GetRows,     // out[t] = table[ids[t]] as float            (src0: ids; table: a weight, any type)
     SelectRows,  // out[r] = x[rows[r]]                        (src0: x, src1: rows)
-    RmsNorm,     // out = x / rms(x) * weight
+    RmsNorm,     // out = x / rms(x) * weight, per group of weight.ne[0] values (a row, or a head)
     MatMul,      // out = x · Wᵀ (+ bias)                       [n_tokens, W.n_out]
     Rope,        // out = x with each head rotated by its token's position (src1: positions)
     StoreKv,     // k (src0), v (src1) rows into cells (src2) of layer `layer`'s cache; no output
     Attention,   // softmax(q·Kᵀ·scale + mask)·V over layer `layer`'s cache (src0: q, src1: mask,
                  // src2: that layer's StoreKv, which must run first)
     Glu,         // out = act(gate) * up
+    MoeFfn,      // mixture of experts: each row through the experts its router logits (src1)
+                 // pick, weighted and summed (src0: the normed x; experts: 3-D gate/up/down)
     Add,         // out = a + b
 };
 
@@ -68,6 +70,19 @@ struct AttentionParams {
     float scale = 1.0f;                   // usually 1/sqrt(head_dim)
 };
 
+// How router logits become each token's experts and their weights.
+enum class ExpertGating {
+    SoftmaxTopK,  // softmax over every expert, then the top k (Mixtral, Qwen3-MoE)
+    TopKSoftmax,  // the top k raw logits, then a softmax over those k (gpt-oss)
+};
+
+struct MoeParams {
+    int64_t n_expert = 0, n_used = 0;
+    ExpertGating gating = ExpertGating::SoftmaxTopK;
+    bool normalize = true;                // SoftmaxTopK: rescale the k weights to sum 1
+    Activation act = Activation::Silu;    // of each expert's gated FFN
+};
+
 struct Node {
     explicit Node(OpType type) : op(type) {}
     OpType op;
@@ -81,6 +96,9 @@ struct Node {
     float eps = 0.0f;                     // RmsNorm
     RopeParams rope;
     AttentionParams attn;
+    MoeParams moe;
+    const Tensor *experts[3] = {};        // MoeFfn: gate [n_embd][n_ff][n_expert], up, down
+    const Tensor *expert_bias[3] = {};    // MoeFfn: per-expert biases [n_out][n_expert] (nullable)
     int backend = 0;                      // set by schedule()
     size_t offset = 0;                    // of the output in its backend's arena (schedule())
 
@@ -101,12 +119,18 @@ public:
     NodeId input(InputKind kind, int64_t n_cols, int64_t n_rows);
     NodeId get_rows(const Tensor &table, NodeId ids);
     NodeId select_rows(NodeId x, NodeId rows);
+    // Each row is cut into groups of weight.ne[0] values (the whole row, or one head), each
+    // normed on its own.
     NodeId rms_norm(NodeId x, const Tensor &weight, float eps);
     NodeId matmul(const Tensor &weight, NodeId x, const Tensor *bias = nullptr);
     NodeId rope(NodeId x, NodeId positions, const RopeParams &params, const Tensor *freq_factors = nullptr);
     NodeId store_kv(int layer, NodeId k, NodeId v, NodeId cells);
     NodeId attention(int layer, NodeId q, NodeId mask, NodeId stored, const AttentionParams &params);
     NodeId glu(Activation act, NodeId gate, NodeId up);
+    // W_down[e] · act(W_gate[e]·x) * (W_up[e]·x) summed over the experts e the router picks for
+    // each row, weighted as p.gating says; bias entries may be null.
+    NodeId moe_ffn(NodeId x, NodeId router_logits, const Tensor &gate_exps, const Tensor &up_exps,
+                   const Tensor &down_exps, const MoeParams &p, const std::array<const Tensor *, 3> &biases = {});
     NodeId add(NodeId a, NodeId b);
 
     // Everything added between begin_layer(il) and end_layer() belongs to layer il; nodes

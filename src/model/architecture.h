@@ -31,6 +31,7 @@ struct HparamKey {
 HparamKey required(const char *key, uint32_t Hparams::*field);
 HparamKey required(const char *key, float Hparams::*field);
 HparamKey or_constant(const char *key, float Hparams::*field, double value);
+HparamKey or_constant(const char *key, uint32_t Hparams::*field, uint32_t value);
 HparamKey or_field(const char *key, uint32_t Hparams::*field, uint32_t Hparams::*from);
 HparamKey or_derived(const char *key, uint32_t Hparams::*field, uint32_t (*derive)(const Hparams &));
 
@@ -53,6 +54,9 @@ struct TensorDef {
     DimFn ne1 = nullptr;      // rows; nullptr for a vector
     bool required = true;
     int fallback = -1;        // a global slot used when this one is absent (tied output)
+    DimFn ne2 = nullptr;      // matrices (experts); nullptr for a vector or a matrix
+    // Whether the model has this tensor at all (e.g. a dense FFN or experts); nullptr: always.
+    bool (*when)(const Hparams &) = nullptr;
 };
 
 // What one micro-batch asks of the graph.

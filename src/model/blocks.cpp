@@ -8,7 +8,10 @@ namespace dim {
 int64_t embd(const Hparams &hp) { return hp.n_embd; }
 int64_t q(const Hparams &hp) { return hp.n_embd_q(); }
 int64_t kv(const Hparams &hp) { return hp.n_embd_kv(); }
+int64_t head(const Hparams &hp) { return hp.head_dim; }
 int64_t ff(const Hparams &hp) { return hp.n_ff; }
+int64_t ff_exp(const Hparams &hp) { return hp.n_ff_exp; }
+int64_t experts(const Hparams &hp) { return hp.n_expert; }
 int64_t vocab(const Hparams &hp) { return hp.n_vocab; }
 int64_t rot_half(const Hparams &hp) { return hp.n_rot / 2; }
 }  // namespace dim
@@ -28,8 +31,16 @@ std::vector<HparamKey> decoder_hparams() {
         or_field("attention.value_length", &H::head_dim_v, &H::head_dim),
         or_field("rope.dimension_count", &H::n_rot, &H::head_dim),
         or_constant("rope.freq_base", &H::rope_freq_base, 10000.0),
+        or_constant("expert_count", &H::n_expert, 0u),
+        or_constant("expert_used_count", &H::n_expert_used, 0u),
+        or_field("expert_feed_forward_length", &H::n_ff_exp, &H::n_ff),
     };
 }
+
+namespace {
+bool dense(const Hparams &hp) { return hp.n_expert == 0; }
+bool has_experts(const Hparams &hp) { return hp.n_expert > 0; }
+}  // namespace
 
 std::vector<TensorDef> decoder_tensors(bool biases) {
     using S = TensorScope;
@@ -48,9 +59,13 @@ std::vector<TensorDef> decoder_tensors(bool biases) {
         {Bv, "attn_v.bias", S::Layer, U::Vector, dim::kv, nullptr, biases},
         {Wo, "attn_output.weight", S::Layer, U::MatMul, dim::q, dim::embd},
         {FfnNorm, "ffn_norm.weight", S::Layer, U::Vector, dim::embd},
-        {FfnGate, "ffn_gate.weight", S::Layer, U::MatMul, dim::embd, dim::ff},
-        {FfnUp, "ffn_up.weight", S::Layer, U::MatMul, dim::embd, dim::ff},
-        {FfnDown, "ffn_down.weight", S::Layer, U::MatMul, dim::ff, dim::embd},
+        {FfnGate, "ffn_gate.weight", S::Layer, U::MatMul, dim::embd, dim::ff, true, -1, nullptr, dense},
+        {FfnUp, "ffn_up.weight", S::Layer, U::MatMul, dim::embd, dim::ff, true, -1, nullptr, dense},
+        {FfnDown, "ffn_down.weight", S::Layer, U::MatMul, dim::ff, dim::embd, true, -1, nullptr, dense},
+        {FfnRouter, "ffn_gate_inp.weight", S::Layer, U::MatMul, dim::embd, dim::experts, true, -1, nullptr, has_experts},
+        {FfnGateExps, "ffn_gate_exps.weight", S::Layer, U::MatMul, dim::embd, dim::ff_exp, true, -1, dim::experts, has_experts},
+        {FfnUpExps, "ffn_up_exps.weight", S::Layer, U::MatMul, dim::embd, dim::ff_exp, true, -1, dim::experts, has_experts},
+        {FfnDownExps, "ffn_down_exps.weight", S::Layer, U::MatMul, dim::ff_exp, dim::embd, true, -1, dim::experts, has_experts},
     };
 }
 
@@ -82,6 +97,8 @@ NodeId attention_block(Graph &g, const Hparams &hp, const std::vector<Tensor> &l
     NodeId q = g.matmul(l[Wq], n, optional(l[Bq]));  // [n_tokens][n_head * head_dim]
     NodeId k = g.matmul(l[Wk], n, optional(l[Bk]));  // [n_tokens][n_head_kv * head_dim]
     NodeId v = g.matmul(l[Wv], n, optional(l[Bv]));  // [n_tokens][n_head_kv * head_dim]
+    if (l[QNorm].present()) q = g.rms_norm(q, l[QNorm], hp.norm_eps);  // per head: the weight has head_dim values
+    if (l[KNorm].present()) k = g.rms_norm(k, l[KNorm], hp.norm_eps);
     q = g.rope(q, in.positions, rope_q, factors);
     k = g.rope(k, in.positions, rope_k, factors);
 
@@ -100,6 +117,21 @@ NodeId gated_ffn(Graph &g, const std::vector<Tensor> &l, NodeId n, Activation ac
     const NodeId gate = g.matmul(l[FfnGate], n);  // [n_tokens][n_ff]
     const NodeId up = g.matmul(l[FfnUp], n);      // [n_tokens][n_ff]
     return g.matmul(l[FfnDown], g.glu(act, gate, up));
+}
+
+NodeId moe_ffn(Graph &g, const Hparams &hp, const std::vector<Tensor> &l, NodeId n, Activation act) {
+    MoeParams p;
+    p.n_expert = hp.n_expert;
+    p.n_used = hp.n_expert_used;
+    p.gating = ExpertGating::SoftmaxTopK;
+    p.normalize = true;
+    p.act = act;
+    const NodeId router = g.matmul(l[FfnRouter], n);  // [n_tokens][n_expert]
+    return g.moe_ffn(n, router, l[FfnGateExps], l[FfnUpExps], l[FfnDownExps], p);
+}
+
+NodeId feed_forward(Graph &g, const Hparams &hp, const std::vector<Tensor> &l, NodeId n, Activation act) {
+    return hp.n_expert > 0 ? moe_ffn(g, hp, l, n, act) : gated_ffn(g, l, n, act);
 }
 
 NodeId output_head(Graph &g, const Hparams &hp, const Weights &w, NodeId x, const DecoderInputs &io,

@@ -26,6 +26,14 @@ HparamKey or_constant(const char *key, float Hparams::*field, double value) {
     return k;
 }
 
+HparamKey or_constant(const char *key, uint32_t Hparams::*field, uint32_t value) {
+    HparamKey k{key};
+    k.u32 = field;
+    k.when_absent = HparamKey::Default::Constant;
+    k.constant = value;
+    return k;
+}
+
 HparamKey or_field(const char *key, uint32_t Hparams::*field, uint32_t Hparams::*from) {
     HparamKey k{key};
     k.u32 = field;
@@ -81,6 +89,9 @@ void check_geometry(const gguf::File &f, const std::string &p, Hparams &hp) {
     if (hp.head_dim_v != hp.head_dim)
         bad(f, EMBER_ERR_UNSUPPORTED, "attention.key_length " + std::to_string(hp.head_dim) +
                                           " differs from attention.value_length " + std::to_string(hp.head_dim_v));
+    if (hp.n_expert > 0 && (hp.n_expert_used == 0 || hp.n_expert_used > hp.n_expert))
+        bad(f, EMBER_ERR_BAD_FORMAT, "expert_used_count " + std::to_string(hp.n_expert_used) + " is not in 1.." +
+                                         std::to_string(hp.n_expert) + " (expert_count)");
     if (hp.n_rot > hp.head_dim || hp.n_rot % 2)
         bad(f, EMBER_ERR_BAD_FORMAT, "rope.dimension_count " + std::to_string(hp.n_rot) + " does not fit head size " +
                                          std::to_string(hp.head_dim));

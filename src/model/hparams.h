@@ -28,6 +28,9 @@ struct Hparams {
     uint32_t head_dim = 0;   // attention.key_length, default n_embd / n_head
     uint32_t head_dim_v = 0; // attention.value_length, default head_dim
     uint32_t n_rot = 0;      // rope.dimension_count, default head_dim
+    uint32_t n_expert = 0;       // expert_count; 0: a dense feed-forward
+    uint32_t n_expert_used = 0;  // expert_used_count: experts each token goes through
+    uint32_t n_ff_exp = 0;       // one expert's hidden size (expert_feed_forward_length)
     float norm_eps = 0.0f;
     float rope_freq_base = 10000.0f;
     float rope_freq_scale = 1.0f;  // 1 / linear scaling factor

@@ -46,9 +46,10 @@ public:
     // Fills *slot with the tensor `name` as `def` describes it; false if absent and optional.
     bool load(const TensorDef &def, const std::string &name, int backend, Tensor *slot) {
         const gguf::TensorInfo *t = f_.find_tensor(name);
-        const int64_t ne0 = def.ne0(hp_), ne1 = def.ne1 ? def.ne1(hp_) : 1;
-        const int64_t want[2] = {ne0, ne1};
-        const std::string expected = def.ne1 ? shape_string(want, 2) : shape_string(want, 1);
+        const int64_t ne0 = def.ne0(hp_), ne1 = def.ne1 ? def.ne1(hp_) : 1, ne2 = def.ne2 ? def.ne2(hp_) : 1;
+        const int64_t want[3] = {ne0, ne1, ne2};
+        const int n_dims = def.ne2 ? 3 : def.ne1 ? 2 : 1;
+        const std::string expected = shape_string(want, n_dims);
         if (!t) {
             if (def.required && def.fallback < 0)
                 fail(EMBER_ERR_BAD_FORMAT, file_ + ": missing tensor '" + name + "' (" + expected + ", " + use_name(def.use) +
@@ -56,8 +57,9 @@ public:
             return false;
         }
         Tensor out = view(*t);
-        const bool shape_ok = def.ne1 ? (t->n_dims <= 2 && out.ne[0] == ne0 && out.ne[1] == ne1)
-                                      : (out.ne[0] == ne0 && out.n_elements() == ne0);
+        const bool shape_ok = n_dims == 1 ? (out.ne[0] == ne0 && out.n_elements() == ne0)
+                                          : (t->n_dims <= static_cast<uint32_t>(n_dims) && out.ne[0] == ne0 &&
+                                             out.ne[1] == ne1 && out.ne[2] == ne2 && out.ne[3] == 1);
         if (!shape_ok)
             fail(EMBER_ERR_BAD_FORMAT, file_ + ": tensor '" + name + "' has shape " + shape_string(out.ne, 4) +
                                            ", expected " + expected);
@@ -205,6 +207,7 @@ Weights load_weights(const gguf::ShardedModel &files, const Hparams &hp, const P
     shared.reserve(arch.tensors.size());  // Pending keeps pointers into it
 
     for (const TensorDef &def : arch.tensors) {
+        if (def.when && !def.when(hp)) continue;  // not part of this model (dense vs experts)
         switch (def.scope) {
             case TensorScope::Input:
             case TensorScope::Output: {

@@ -1,6 +1,7 @@
-// The bar for the forward pass: for every case of ../shared/conformance/manifest.json, our
-// logits after each prompt position against llama.cpp's, and for the real (trained) models the
-// 16 greedy continuation tokens exactly. Run once per ISA level (EMBER_ISA, see CMakeLists).
+// The bar for the forward pass: for every case of ../shared/conformance/manifest.json and
+// ../shared/archs/manifest.json (the newer architectures), our logits after each prompt
+// position against llama.cpp's, and for the real (trained) models the 16 greedy continuation
+// tokens exactly. Run once per ISA level (EMBER_ISA, see CMakeLists).
 #include <catch2/catch.hpp>
 
 #include <cmath>
@@ -9,9 +10,11 @@
 #include <cstring>
 #include <fstream>
 #include <nlohmann/json.hpp>
+#include <set>
 #include <string>
 #include <vector>
 
+#include "core/error.h"
 #include "cpu/isa.h"
 #include "runtime/model.h"
 #include "runtime/session.h"
@@ -74,6 +77,14 @@ int32_t argmax(const float *x, int32_t n) {
     return best;
 }
 
+// The fixtures of architectures Ember does not run yet: each must be refused as unsupported
+// (a clear error, not wrong logits) until its module lands and it leaves this list.
+const std::set<std::string> kPendingArchitectures = {
+    "archs/models/gemma2-F32.gguf",
+    "archs/models/gemma3-F32.gguf",   "archs/models/phi3-F32.gguf",     "archs/models/phi3-128k-F32.gguf",
+    "archs/models/gpt-oss-F16.gguf",  "archs/models/gpt-oss-MXFP4.gguf",
+};
+
 // False when EMBER_ISA names a level this build or CPU cannot run: that run has nothing to test.
 bool isa_runnable() {
     const char *env = std::getenv("EMBER_ISA");
@@ -91,15 +102,31 @@ TEST_CASE("logits and greedy continuations match llama.cpp", "[conformance]") {
         return;
     }
     const std::string isa = cpu::isa_name(cpu::active_isa_level());
-    const auto manifest = nlohmann::json::parse(test::read_file_bytes(test::shared_path("conformance/manifest.json")));
+    nlohmann::json cases = nlohmann::json::array();
+    for (const char *path : {"conformance/manifest.json", "archs/manifest.json"}) {
+        const auto manifest = nlohmann::json::parse(test::read_file_bytes(test::shared_path(path)));
+        for (const auto &c : manifest["cases"]) cases.push_back(c);
+    }
     // Cases share models; keep the last one loaded.
     std::string loaded_path;
     std::unique_ptr<Model> model;
 
-    for (const auto &c : manifest["cases"]) {
+    for (const auto &c : cases) {
         const std::string model_path = c["model"].get<std::string>();
         const std::string prompt = c["prompt"].get<std::string>();
         INFO("ISA " << isa << ", model " << model_path << ", prompt " << prompt);
+        if (kPendingArchitectures.count(model_path)) {
+            bool unsupported = false;
+            try {
+                Model::load(test::shared_path(model_path));
+            } catch (const Error &e) {
+                unsupported = e.status() == EMBER_ERR_UNSUPPORTED;
+                INFO(e.what());
+            }
+            CHECK(unsupported);
+            std::printf("conformance %-8s %-40s %-28s not supported yet\n", isa.c_str(), model_path.c_str(), prompt.c_str());
+            continue;
+        }
         if (model_path != loaded_path) {
             model = Model::load(test::shared_path(model_path));
             loaded_path = model_path;
@@ -117,7 +144,8 @@ TEST_CASE("logits and greedy continuations match llama.cpp", "[conformance]") {
         REQUIRE(ref.n_vocab == static_cast<int32_t>(model->n_vocab()));
 
         SessionParams sp;
-        sp.n_ctx = static_cast<uint32_t>(prompt_tokens.size() + greedy.size());
+        // The context llama.cpp ran with where the manifest says (LongRoPE picks its factors by it).
+        sp.n_ctx = c.contains("n_ctx") ? c["n_ctx"].get<uint32_t>() : static_cast<uint32_t>(prompt_tokens.size() + greedy.size());
         sp.n_threads = 2;
         // EMBER_CONFORMANCE_UBATCH=N decodes the prompt in micro-batches of N tokens.
         if (const char *ub = std::getenv("EMBER_CONFORMANCE_UBATCH")) sp.n_ubatch = static_cast<uint32_t>(std::atoi(ub));

@@ -6,6 +6,7 @@
 #include "backend/cpu/attention.h"
 #include "backend/cpu/float_ops.h"
 #include "backend/cpu/host_buffer.h"
+#include "backend/cpu/moe.h"
 #include "core/error.h"
 #include "cpu/isa.h"
 #include "cpu/matmul.h"
@@ -65,8 +66,9 @@ void run_node(const Graph &g, const Node &n, const ComputeContext &ctx) {
         }
         case OpType::RmsNorm: {
             const float *x = in(0);
+            const int64_t group = n.weight->ne[0], groups = rows * (cols / group);
 #pragma omp parallel for num_threads(n_threads) if (rows > 1)
-            for (int64_t r = 0; r < rows; ++r) rms_norm_row(x + r * cols, n.weight->f32(), out + r * cols, cols, n.eps);
+            for (int64_t i = 0; i < groups; ++i) rms_norm_row(x + i * group, n.weight->f32(), out + i * group, group, n.eps);
             break;
         }
         case OpType::MatMul:
@@ -88,9 +90,12 @@ void run_node(const Graph &g, const Node &n, const ComputeContext &ctx) {
         case OpType::Glu: {
             const float *gate = in(0), *up = in(1);
 #pragma omp parallel for num_threads(n_threads) if (rows > 1)
-            for (int64_t r = 0; r < rows; ++r) swiglu_row(gate + r * cols, up + r * cols, out + r * cols, cols);
+            for (int64_t r = 0; r < rows; ++r) glu_row(n.act, gate + r * cols, up + r * cols, out + r * cols, cols);
             break;
         }
+        case OpType::MoeFfn:
+            moe_ffn(n, in(0), in(1), out, n_threads);
+            break;
         case OpType::Add:
             cpu::add(in(0), in(1), out, rows * cols);
             break;

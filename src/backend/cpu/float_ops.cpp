@@ -77,4 +77,22 @@ void swiglu_row(const float *gate, const float *up, float *out, int64_t n) {
     for (int64_t i = n16; i < n; ++i) out[i] = gate[i] / (1.0f + std::exp(-gate[i])) * up[i];
 }
 
+void glu_row(Activation act, const float *gate, const float *up, float *out, int64_t n) {
+    switch (act) {
+        case Activation::Silu: swiglu_row(gate, up, out, n); return;
+    }
+}
+
+void softmax_row(float *x, int64_t n) {
+    const float max = *std::max_element(x, x + n);
+    const int64_t n16 = n - n % 16;
+    for (int64_t i = 0; i < n; ++i) x[i] -= max;
+    cpu::exp_approx_rows(x, x, n16);
+    for (int64_t i = n16; i < n; ++i) x[i] = std::exp(x[i]);
+    double sum = 0.0;
+    for (int64_t i = 0; i < n; ++i) sum += static_cast<double>(x[i]);
+    const float inv = static_cast<float>(1.0 / sum);
+    for (int64_t i = 0; i < n; ++i) x[i] *= inv;
+}
+
 }  // namespace ember::backend

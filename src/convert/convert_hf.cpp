@@ -30,7 +30,15 @@ constexpr uint32_t kFileTypeF32 = 0, kFileTypeF16 = 1, kFileTypeQ8_0 = 7, kFileT
 constexpr uint32_t kQuantizationVersion = 2;
 constexpr double kPi = 3.14159265358979323846;
 
-const char *const kSupported = "LlamaForCausalLM, MistralForCausalLM, Qwen2ForCausalLM";
+const char *const kSupported =
+    "LlamaForCausalLM, MistralForCausalLM, MixtralForCausalLM, Qwen2ForCausalLM, Qwen3ForCausalLM, Qwen3MoeForCausalLM";
+
+// How a checkpoint stores a mixture of experts (the GGUF side is the same for all).
+enum class ExpertLayout {
+    None,     // a dense mlp
+    Mixtral,  // block_sparse_moe.gate, block_sparse_moe.experts.E.{w1 gate, w3 up, w2 down}
+    Qwen,     // mlp.gate, mlp.experts.E.{gate_proj, up_proj, down_proj}
+};
 
 std::string lower(std::string s) {
     for (char &c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
@@ -89,6 +97,10 @@ struct HParams {
     float rope_theta = 10000.0f;
     bool tied = false;
     bool permute_qk = false; // HF's rotate-half Q/K rows -> GGUF's interleaved pairs (llama only)
+    bool qkv_bias = false;   // q/k/v biases required (qwen2)
+    bool qk_norm = false;    // per-head q_norm/k_norm (qwen3)
+    ExpertLayout experts = ExpertLayout::None;
+    uint32_t n_expert = 0, n_expert_used = 0, n_ff_exp = 0;
     std::string rope_scaling_type;  // "", "linear", "yarn", "llama3"
     float rope_scaling_factor = 1.0f;
     uint32_t rope_original_ctx = 0;
@@ -103,11 +115,18 @@ HParams read_hparams(const Config &c, const WarnFn &warn) {
         hf_arch = j["architectures"][0].get<std::string>();
     }
     HParams hp;
-    if (hf_arch == "LlamaForCausalLM" || hf_arch == "MistralForCausalLM") {
+    // The qwen architectures use NEOX rope: HF's rotate-half layout is already what they expect.
+    if (hf_arch == "LlamaForCausalLM" || hf_arch == "MistralForCausalLM" || hf_arch == "MixtralForCausalLM") {
         hp.arch = "llama";
         hp.permute_qk = true;
+        if (hf_arch == "MixtralForCausalLM") hp.experts = ExpertLayout::Mixtral;
     } else if (hf_arch == "Qwen2ForCausalLM") {
-        hp.arch = "qwen2";  // NEOX rope: HF's rotate-half layout is already what it expects
+        hp.arch = "qwen2";
+        hp.qkv_bias = true;
+    } else if (hf_arch == "Qwen3ForCausalLM" || hf_arch == "Qwen3MoeForCausalLM") {
+        hp.arch = hf_arch == "Qwen3ForCausalLM" ? "qwen3" : "qwen3moe";
+        hp.qk_norm = true;
+        if (hf_arch == "Qwen3MoeForCausalLM") hp.experts = ExpertLayout::Qwen;
     } else {
         fail(EMBER_ERR_UNSUPPORTED, c.path() + ": unsupported architecture '" + (hf_arch.empty() ? std::string("(none)") : hf_arch) +
                                         "' (supported: " + kSupported + ")");
@@ -127,6 +146,28 @@ HParams read_hparams(const Config &c, const WarnFn &warn) {
     hp.norm_eps = static_cast<float>(c.number_or("rms_norm_eps", 1e-5));
     hp.rope_theta = static_cast<float>(c.number_or("rope_theta", 10000.0));
     hp.tied = c.bool_or("tie_word_embeddings", false);
+    if (hp.experts == ExpertLayout::Mixtral) {
+        hp.n_expert = c.u32("num_local_experts");
+        hp.n_ff_exp = hp.n_ff;
+    } else if (hp.experts == ExpertLayout::Qwen) {
+        hp.n_expert = c.u32("num_experts");
+        hp.n_ff_exp = c.u32("moe_intermediate_size");
+        // Every layer must be a mixture: Ember's qwen3moe has no dense layers in between.
+        const bool dense_layers = (j.contains("mlp_only_layers") && j["mlp_only_layers"].is_array() &&
+                                   !j["mlp_only_layers"].empty()) ||
+                                  c.u32_or("decoder_sparse_step", 1) != 1;
+        if (dense_layers)
+            fail(EMBER_ERR_UNSUPPORTED, c.path() + ": dense layers between the expert layers (mlp_only_layers, "
+                                                   "decoder_sparse_step) are not supported");
+        if (!c.bool_or("norm_topk_prob", true))
+            fail(EMBER_ERR_UNSUPPORTED, c.path() + ": norm_topk_prob false (unnormalized expert weights) is not supported");
+    }
+    if (hp.experts != ExpertLayout::None) {
+        hp.n_expert_used = c.u32("num_experts_per_tok");
+        if (hp.n_expert_used > hp.n_expert)
+            fail(EMBER_ERR_BAD_FORMAT, c.path() + ": num_experts_per_tok " + std::to_string(hp.n_expert_used) +
+                                           " exceeds the " + std::to_string(hp.n_expert) + " experts");
+    }
 
     if (c.has("rope_scaling")) {
         const json &rs = j["rope_scaling"];
@@ -190,7 +231,7 @@ TensorType source_type(const StTensor &t) {
 // One output tensor: where its rows come from and how they are reordered.
 struct Item {
     ConvertedTensor info;
-    const StTensor *src = nullptr;   // nullptr: `computed` holds the values
+    std::vector<const StTensor *> srcs;  // their rows one after another (experts stacked); empty: `computed`
     std::vector<float> computed;
     uint32_t permute_heads = 0;      // >0: rows regrouped per head (Q/K rotary layout)
     // The layout produce() walks: n_rows rows of row_len values. A 1-D tensor is one row,
@@ -217,15 +258,18 @@ void produce(const Item &item, uint8_t *dst, uint64_t n_bytes) {
     tensor_row_bytes(item.info.type, row_len, &out_row);
     if (out_row * n_rows != n_bytes) fail(EMBER_ERR_INTERNAL, item.info.name + ": size mismatch");
     std::vector<float> row(row_len);
+    const uint64_t rows_per_src = item.srcs.empty() ? n_rows : n_rows / item.srcs.size();
     for (uint64_t r = 0; r < n_rows; ++r) {
-        if (!item.src) {
+        if (item.srcs.empty()) {
             std::memcpy(row.data(), item.computed.data() + r * row_len, row_len * sizeof(float));
         } else {
-            const uint64_t s = item.permute_heads ? permuted_source_row(r, n_rows / item.permute_heads) : r;
-            if (item.src->dtype == StDtype::F32) {
-                std::memcpy(row.data(), item.src->data + s * row_len * 4, row_len * 4);  // bit-exact copy
+            const StTensor &src = *item.srcs[r / rows_per_src];
+            const uint64_t local = r % rows_per_src;
+            const uint64_t s = item.permute_heads ? permuted_source_row(local, rows_per_src / item.permute_heads) : local;
+            if (src.dtype == StDtype::F32) {
+                std::memcpy(row.data(), src.data + s * row_len * 4, row_len * 4);  // bit-exact copy
             } else {
-                for (uint64_t k = 0; k < row_len; ++k) row[k] = item.src->get(s * row_len + k);
+                for (uint64_t k = 0; k < row_len; ++k) row[k] = src.get(s * row_len + k);
             }
         }
         out->quantize_row(row.data(), dst + r * out_row, static_cast<int64_t>(row_len), nullptr);
@@ -260,7 +304,7 @@ public:
         }
         used_.insert(hf_name);
         Item item;
-        item.src = t;
+        item.srcs = {t};
         item.info.source_name = hf_name;
         item.info.name = gguf_name;
         item.info.source_type = source_type(*t);
@@ -290,6 +334,38 @@ public:
                              ? TensorType::F32
                              : weight_type(out_, item.info.source_type, item.info.ne[0], gguf_name, warn_);
         items_.push_back(std::move(item));
+    }
+
+    // Adds `gguf_name` [cols][rows][n] from n HF matrices [rows, cols] (one per expert), in order.
+    void add_stacked(const std::string &gguf_name, const std::vector<std::string> &hf_names, uint64_t expect_rows,
+                     uint64_t expect_cols) {
+        Item item;
+        item.info.name = gguf_name;
+        for (const std::string &hf_name : hf_names) {
+            const StTensor *t = st_.find(hf_name);
+            if (!t) fail(EMBER_ERR_NOT_FOUND, "tensor '" + hf_name + "' (for " + gguf_name + ") is not in the checkpoint");
+            if (t->shape.size() != 2 || t->shape[0] != expect_rows || t->shape[1] != expect_cols)
+                fail(EMBER_ERR_BAD_FORMAT, t->file + ": tensor '" + hf_name + "' is not [" + std::to_string(expect_rows) +
+                                               ", " + std::to_string(expect_cols) + "]");
+            const TensorType type = source_type(*t);
+            if (!item.srcs.empty() && type != item.info.source_type)
+                fail(EMBER_ERR_BAD_FORMAT, t->file + ": tensor '" + hf_name + "' has another dtype than " + hf_names[0]);
+            item.info.source_type = type;
+            item.srcs.push_back(t);
+            used_.insert(hf_name);
+        }
+        item.info.source_name = hf_names.front() + " (+" + std::to_string(hf_names.size() - 1) + " more)";
+        item.info.ne = {expect_cols, expect_rows, hf_names.size()};
+        item.row_len = expect_cols;
+        item.n_rows = expect_rows * hf_names.size();
+        item.info.type = weight_type(out_, item.info.source_type, expect_cols, gguf_name, warn_);
+        items_.push_back(std::move(item));
+    }
+
+    // Keeps `gguf_name` (already added) in F32, whatever the output type.
+    void keep_f32(const std::string &gguf_name) {
+        for (Item &item : items_)
+            if (item.info.name == gguf_name) item.info.type = TensorType::F32;
     }
 
     void add_computed(const std::string &gguf_name, std::vector<float> values) {
@@ -366,17 +442,38 @@ ConvertResult convert_hf_model(const ConvertParams &params) {
         const uint32_t k_heads = hp.permute_qk ? hp.n_head_kv : 0;
         plan.add(b + "attn_norm.weight", h + "input_layernorm.weight", true, 0, hp.n_embd);
         plan.add(b + "attn_q.weight", h + "self_attn.q_proj.weight", true, q_heads, q_rows, hp.n_embd);
-        plan.add(b + "attn_q.bias", h + "self_attn.q_proj.bias", hp.arch == "qwen2", q_heads, q_rows);
+        plan.add(b + "attn_q.bias", h + "self_attn.q_proj.bias", hp.qkv_bias, q_heads, q_rows);
         plan.add(b + "attn_k.weight", h + "self_attn.k_proj.weight", true, k_heads, kv_rows, hp.n_embd);
-        plan.add(b + "attn_k.bias", h + "self_attn.k_proj.bias", hp.arch == "qwen2", k_heads, kv_rows);
+        plan.add(b + "attn_k.bias", h + "self_attn.k_proj.bias", hp.qkv_bias, k_heads, kv_rows);
         plan.add(b + "attn_v.weight", h + "self_attn.v_proj.weight", true, 0, kv_rows, hp.n_embd);
-        plan.add(b + "attn_v.bias", h + "self_attn.v_proj.bias", hp.arch == "qwen2", 0, kv_rows);
+        plan.add(b + "attn_v.bias", h + "self_attn.v_proj.bias", hp.qkv_bias, 0, kv_rows);
         plan.add(b + "attn_output.weight", h + "self_attn.o_proj.weight", true, 0, hp.n_embd, q_rows);
         plan.add(b + "attn_output.bias", h + "self_attn.o_proj.bias", false, 0, hp.n_embd);
+        if (hp.qk_norm) {
+            plan.add(b + "attn_q_norm.weight", h + "self_attn.q_norm.weight", true, 0, hp.head_dim);
+            plan.add(b + "attn_k_norm.weight", h + "self_attn.k_norm.weight", true, 0, hp.head_dim);
+        }
         plan.add(b + "ffn_norm.weight", h + "post_attention_layernorm.weight", true, 0, hp.n_embd);
-        plan.add(b + "ffn_gate.weight", h + "mlp.gate_proj.weight", true, 0, hp.n_ff, hp.n_embd);
-        plan.add(b + "ffn_up.weight", h + "mlp.up_proj.weight", true, 0, hp.n_ff, hp.n_embd);
-        plan.add(b + "ffn_down.weight", h + "mlp.down_proj.weight", true, 0, hp.n_embd, hp.n_ff);
+        if (hp.experts == ExpertLayout::None) {
+            plan.add(b + "ffn_gate.weight", h + "mlp.gate_proj.weight", true, 0, hp.n_ff, hp.n_embd);
+            plan.add(b + "ffn_up.weight", h + "mlp.up_proj.weight", true, 0, hp.n_ff, hp.n_embd);
+            plan.add(b + "ffn_down.weight", h + "mlp.down_proj.weight", true, 0, hp.n_embd, hp.n_ff);
+            continue;
+        }
+        const bool mixtral = hp.experts == ExpertLayout::Mixtral;
+        const std::string moe = h + (mixtral ? "block_sparse_moe." : "mlp.");
+        // The router stays F32 (as llama.cpp writes it): its logits pick the experts.
+        plan.add(b + "ffn_gate_inp.weight", moe + "gate.weight", true, 0, hp.n_expert, hp.n_embd);
+        plan.keep_f32(b + "ffn_gate_inp.weight");
+        auto experts = [&](const char *mixtral_name, const char *qwen_name) {
+            std::vector<std::string> names;
+            for (uint32_t e = 0; e < hp.n_expert; ++e)
+                names.push_back(moe + "experts." + std::to_string(e) + "." + (mixtral ? mixtral_name : qwen_name) + ".weight");
+            return names;
+        };
+        plan.add_stacked(b + "ffn_gate_exps.weight", experts("w1", "gate_proj"), hp.n_ff_exp, hp.n_embd);
+        plan.add_stacked(b + "ffn_up_exps.weight", experts("w3", "up_proj"), hp.n_ff_exp, hp.n_embd);
+        plan.add_stacked(b + "ffn_down_exps.weight", experts("w2", "down_proj"), hp.n_embd, hp.n_ff_exp);
     }
     plan.add("output_norm.weight", "model.norm.weight", true, 0, hp.n_embd);
     if (!hp.tied) {
@@ -423,6 +520,11 @@ ConvertResult convert_hf_model(const ConvertParams &params) {
     if (hp.head_dim != hp.n_embd / hp.n_head) {
         w.set_u32(a + "attention.key_length", hp.head_dim);
         w.set_u32(a + "attention.value_length", hp.head_dim);
+    }
+    if (hp.experts != ExpertLayout::None) {
+        w.set_u32(a + "expert_count", hp.n_expert);
+        w.set_u32(a + "expert_used_count", hp.n_expert_used);
+        if (hp.experts == ExpertLayout::Qwen) w.set_u32(a + "expert_feed_forward_length", hp.n_ff_exp);
     }
     if (hp.rope_scaling_type == "linear" || hp.rope_scaling_type == "yarn") {
         w.set_string(a + "rope.scaling.type", hp.rope_scaling_type);

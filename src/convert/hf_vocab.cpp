@@ -171,7 +171,7 @@ std::string detect_pre_tokenizer(const json &tokenizer, const std::string &arch,
         if (contractions && r.find("|\\p{N}|") != std::string::npos) return "qwen2";
     }
     if (regexes.empty() && byte_level_regex) return "gpt-2";
-    if (arch == "qwen2") return "qwen2";
+    if (arch.rfind("qwen", 0) == 0) return "qwen2";  // qwen2, qwen3, qwen3moe share the vocabulary
     warn("unrecognized BPE pre-tokenizer; writing tokenizer.ggml.pre = \"default\"");
     return "default";
 }
@@ -256,7 +256,7 @@ GgufVocab load_hf_vocab(const std::string &dir_text, const json &config, uint32_
     const json gen_config = read_json_or_empty(dir / "generation_config.json");
 
     GgufVocab v;
-    if (file_exists(dir / "tokenizer.model") && arch != "qwen2") {
+    if (file_exists(dir / "tokenizer.model") && arch.rfind("qwen", 0) != 0) {
         load_spm(v, dir, tok_config, n_vocab, warn);
     } else if (file_exists(dir / "tokenizer.json")) {
         load_bpe(v, dir, arch, n_vocab, warn);

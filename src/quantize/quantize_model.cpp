@@ -39,6 +39,7 @@ ModelShape model_shape(const gguf::File &in) {
         if (name.find("ffn_down") != std::string::npos) ++m.n_ffn_down;
     }
     m.has_output = in.find_tensor("output.weight") != nullptr;
+    m.n_expert = in.get_u32_or(m.arch + ".expert_count", 0);
     return m;
 }
 

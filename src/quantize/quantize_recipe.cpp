@@ -132,6 +132,10 @@ TypeChoice choose_type(const Recipe &recipe, const ModelShape &model, const std:
         } else if (ft == F::MOSTLY_Q4_K_S && layer < 4) {
             type = T::Q5_K;
         }
+        // With 8 experts the attention is a small part of the file: 8 bits cost little.
+        if (model.n_expert == 8) type = T::Q8_0;
+    } else if (contains(name, "attn_k.weight")) {
+        if (model.n_expert == 8) type = T::Q8_0;
     } else if (contains(name, "ffn_down")) {
         const int n = model.n_ffn_down;
         if (ft == F::MOSTLY_Q2_K) {
@@ -154,7 +158,11 @@ TypeChoice choose_type(const Recipe &recipe, const ModelShape &model, const std:
             type = T::Q5_K;
         }
     } else if (contains(name, "attn_output.weight")) {
-        if (!falcon) {
+        if (!falcon && model.n_expert == 8) {
+            if (ft == F::MOSTLY_Q2_K || ft == F::MOSTLY_Q3_K_S || ft == F::MOSTLY_Q3_K_M || ft == F::MOSTLY_IQ4_NL ||
+                ft == F::MOSTLY_Q4_K_S || ft == F::MOSTLY_Q4_K_M || ft == F::MOSTLY_IQ4_XS)
+                type = T::Q5_K;
+        } else if (!falcon) {
             if (ft == F::MOSTLY_Q2_K) type = T::Q3_K;
             else if (ft == F::MOSTLY_Q3_K_M) type = T::Q4_K;
             else if (ft == F::MOSTLY_Q3_K_L) type = T::Q5_K;

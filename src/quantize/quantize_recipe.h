@@ -55,6 +55,7 @@ struct ModelShape {
     int n_attn_v = 0;          // how many attn_v (or fused attn_qkv) weights the model has
     int n_ffn_down = 0;        // how many ffn_down weights
     bool has_output = false;   // false: the output projection is tied to token_embd
+    uint32_t n_expert = 0;     // expert_count (Mixtral 8x7B: 8)
     uint32_t gqa() const { return n_head_kv ? n_head / n_head_kv : 1; }
 };
 

@@ -294,6 +294,32 @@ TEST_CASE("conversion errors name the problem", "[convert]") {
     const std::string wrong_layers = stories_copy("convert_layers", [](json &c) { c["num_hidden_layers"] = 6; });
     CHECK(status_of([&] { convert_to(wrong_layers, wrong_layers + "/o.gguf", convert::OutType::F32); }, &msg) == EMBER_ERR_NOT_FOUND);
     CHECK(msg.find("model.layers.5.") != std::string::npos);
+
+    // stories260K as a Mixtral: experts that the checkpoint lacks, and a k beyond the experts.
+    const std::string no_experts = stories_copy("convert_no_experts", [](json &c) {
+        c["architectures"] = {"MixtralForCausalLM"};
+        c["num_local_experts"] = 4;
+        c["num_experts_per_tok"] = 2;
+    });
+    CHECK(status_of([&] { convert_to(no_experts, no_experts + "/o.gguf", convert::OutType::F32); }, &msg) == EMBER_ERR_NOT_FOUND);
+    CHECK(msg.find("block_sparse_moe.gate.weight") != std::string::npos);
+    const std::string too_many = stories_copy("convert_k_too_big", [](json &c) {
+        c["architectures"] = {"MixtralForCausalLM"};
+        c["num_local_experts"] = 2;
+        c["num_experts_per_tok"] = 3;
+    });
+    CHECK(status_of([&] { convert_to(too_many, too_many + "/o.gguf", convert::OutType::F32); }, &msg) == EMBER_ERR_BAD_FORMAT);
+    CHECK(msg.find("num_experts_per_tok 3") != std::string::npos);
+    // Qwen3-MoE with dense layers in between is refused, not converted wrongly.
+    const std::string dense = stories_copy("convert_qwen3moe_dense", [](json &c) {
+        c["architectures"] = {"Qwen3MoeForCausalLM"};
+        c["num_experts"] = 4;
+        c["num_experts_per_tok"] = 2;
+        c["moe_intermediate_size"] = 32;
+        c["mlp_only_layers"] = {1};
+    });
+    CHECK(status_of([&] { convert_to(dense, dense + "/o.gguf", convert::OutType::F32); }, &msg) == EMBER_ERR_UNSUPPORTED);
+    CHECK(msg.find("mlp_only_layers") != std::string::npos);
 }
 
 TEST_CASE("hostile safetensors headers are rejected", "[convert]") {

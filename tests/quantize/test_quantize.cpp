@@ -101,6 +101,20 @@ TEST_CASE("rows that do not fit 256-blocks fall back to 32-block types", "[quant
     m.has_output = false;
     CHECK(quantize::choose_type(q4km, m, "token_embd.weight", 4096, false).type == T::Q6_K);
     CHECK(quantize::choose_type(q4km, m, "token_embd.weight", 4096, true).type == T::Q4_K);
+
+    // Eight experts (Mixtral 8x7B): attn_v and attn_k 8-bit, attn_output Q5_K, as llama.cpp.
+    m.has_output = true;
+    m.n_expert = 8;
+    const quantize::Recipe &q4_0 = *quantize::find_recipe("Q4_0");
+    CHECK(quantize::choose_type(q4km, m, "blk.3.attn_v.weight", 4096, false).type == T::Q8_0);
+    CHECK(quantize::choose_type(q4_0, m, "blk.3.attn_k.weight", 4096, false).type == T::Q8_0);
+    CHECK(quantize::choose_type(q4km, m, "blk.3.attn_output.weight", 4096, false).type == T::Q5_K);
+    CHECK(quantize::choose_type(q4_0, m, "blk.3.attn_output.weight", 4096, false).type == T::Q4_0);
+    CHECK(quantize::choose_type(q4km, m, "blk.3.ffn_gate_exps.weight", 4096, false).type == T::Q4_K);
+    CHECK(quantize::choose_type(q4km, m, "blk.3.attn_v.weight", 4096, true).type == T::Q4_K);  // --pure
+    m.n_expert = 64;
+    CHECK(quantize::choose_type(q4_0, m, "blk.3.attn_k.weight", 4096, false).type == T::Q4_0);
+    CHECK(quantize::choose_type(q4km, m, "blk.3.attn_output.weight", 4096, false).type == T::Q4_K);
 }
 
 TEST_CASE("K-quant recipes match llama.cpp's types and accuracy on small-llama", "[quantize]") {

@@ -256,7 +256,10 @@ GgufVocab load_hf_vocab(const std::string &dir_text, const json &config, uint32_
     const json gen_config = read_json_or_empty(dir / "generation_config.json");
 
     GgufVocab v;
-    if (file_exists(dir / "tokenizer.model") && arch.rfind("qwen", 0) != 0) {
+    // The qwen family ships tokenizer.json (a tokenizer.model beside it is not theirs) unless
+    // it has no other.
+    const bool qwen = arch.rfind("qwen", 0) == 0;
+    if (file_exists(dir / "tokenizer.model") && (!qwen || !file_exists(dir / "tokenizer.json"))) {
         load_spm(v, dir, tok_config, n_vocab, warn);
     } else if (file_exists(dir / "tokenizer.json")) {
         load_bpe(v, dir, arch, n_vocab, warn);

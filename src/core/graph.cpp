@@ -21,6 +21,8 @@ const char *op_name(OpType op) {
         case OpType::Glu: return "glu";
         case OpType::MoeFfn: return "moe_ffn";
         case OpType::Add: return "add";
+        case OpType::Scale: return "scale";
+        case OpType::SoftCap: return "soft_cap";
     }
     return "?";
 }
@@ -32,6 +34,7 @@ const char *input_name(InputKind kind) {
         case InputKind::KvCells: return "kv_cells";
         case InputKind::Mask: return "mask";
         case InputKind::OutputRows: return "output_rows";
+        case InputKind::MaskSwa: return "mask_swa";
     }
     return "?";
 }
@@ -205,6 +208,25 @@ NodeId Graph::add(NodeId a, NodeId b) {
     nd.n_rows = na.n_rows;
     nd.src[0] = a;
     nd.src[1] = b;
+    return push(nd);
+}
+
+NodeId Graph::scale(NodeId x, float factor) {
+    Node nd(OpType::Scale);
+    nd.n_cols = node(x).n_cols;
+    nd.n_rows = node(x).n_rows;
+    nd.src[0] = x;
+    nd.value = factor;
+    return push(nd);
+}
+
+NodeId Graph::soft_cap(NodeId x, float cap) {
+    if (!(cap > 0.0f)) shape_error(OpType::SoftCap, "the cap must be positive");
+    Node nd(OpType::SoftCap);
+    nd.n_cols = node(x).n_cols;
+    nd.n_rows = node(x).n_rows;
+    nd.src[0] = x;
+    nd.value = cap;
     return push(nd);
 }
 

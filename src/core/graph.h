@@ -35,6 +35,8 @@ enum class OpType {
     MoeFfn,      // mixture of experts: each row through the experts its router logits (src1)
                  // pick, weighted and summed (src0: the normed x; experts: 3-D gate/up/down)
     Add,         // out = a + b
+    Scale,       // out = x * value
+    SoftCap,     // out = value * tanh(x / value)
 };
 
 const char *op_name(OpType op);
@@ -48,11 +50,15 @@ enum class InputKind {
     KvCells,     // [n_tokens] the KV cell each token's k/v go to
     Mask,        // [n_tokens][n_kv] 0 visible, -inf hidden
     OutputRows,  // [n_outputs] rows whose result is wanted
+    MaskSwa,     // [n_tokens][n_kv] as Mask, also hiding keys outside the sliding window
 };
-constexpr int kInputKinds = 5;
+constexpr int kInputKinds = 6;
 const char *input_name(InputKind kind);
 
-enum class Activation { Silu };
+enum class Activation {
+    Silu,      // x * sigmoid(x) (SwiGLU)
+    GeluTanh,  // GELU, tanh approximation (GeGLU: Gemma)
+};
 
 enum class RopeKind { Interleaved, Neox };
 
@@ -63,11 +69,13 @@ struct RopeParams {
     int64_t n_rot = 0;                    // leading dims of each head that rotate
     float freq_base = 10000.0f;
     float freq_scale = 1.0f;              // 1 / linear scaling factor
+    float attn_factor = 1.0f;             // multiplies cos and sin (LongRoPE)
 };
 
 struct AttentionParams {
     int64_t n_head = 0, n_head_kv = 0, head_dim = 0;
     float scale = 1.0f;                   // usually 1/sqrt(head_dim)
+    float softcap = 0.0f;                 // > 0: scores become softcap * tanh(score / softcap) (Gemma 2)
 };
 
 // How router logits become each token's experts and their weights.
@@ -94,6 +102,7 @@ struct Node {
     int layer = -1;                       // StoreKv, Attention: the KV cache layer
     Activation act = Activation::Silu;    // Glu
     float eps = 0.0f;                     // RmsNorm
+    float value = 0.0f;                   // Scale, SoftCap
     RopeParams rope;
     AttentionParams attn;
     MoeParams moe;
@@ -132,6 +141,8 @@ public:
     NodeId moe_ffn(NodeId x, NodeId router_logits, const Tensor &gate_exps, const Tensor &up_exps,
                    const Tensor &down_exps, const MoeParams &p, const std::array<const Tensor *, 3> &biases = {});
     NodeId add(NodeId a, NodeId b);
+    NodeId scale(NodeId x, float factor);
+    NodeId soft_cap(NodeId x, float cap);
 
     // Everything added between begin_layer(il) and end_layer() belongs to layer il; nodes
     // outside any layer belong to the input stage (before the first layer) or the output

@@ -11,6 +11,10 @@
 #include "core/graph.h"
 #include "model/hparams.h"
 
+namespace ember::gguf {
+class File;
+}
+
 namespace ember::model {
 
 struct Weights;
@@ -57,6 +61,10 @@ struct TensorDef {
     DimFn ne2 = nullptr;      // matrices (experts); nullptr for a vector or a matrix
     // Whether the model has this tensor at all (e.g. a dense FFN or experts); nullptr: always.
     bool (*when)(const Hparams &) = nullptr;
+    // A fused matrix whose consecutive row ranges are other slots' matrices (phi3's attn_qkv
+    // is q, k, v): slot split[i] gets a view of the next split_rows[i] rows.
+    int split[3] = {-1, -1, -1};
+    DimFn split_rows[3] = {nullptr, nullptr, nullptr};
 };
 
 // What one micro-batch asks of the graph.
@@ -65,6 +73,8 @@ struct BuildInput {
     int64_t n_outputs = 0;    // rows that go through the output head (<= n_tokens)
     int64_t n_kv = 0;         // cells attended over (the mask's width)
     bool embeddings = false;  // stop at the final norm: [n_outputs][n_embd]
+    bool sliding_window = false;  // the model has local layers: bind InputKind::MaskSwa too
+    int64_t n_ctx_per_seq = 0;    // the session's context per sequence (LongRoPE picks its factors by it)
 };
 
 // Builds one micro-batch's forward pass; returns the result node ([n_outputs][n_vocab]
@@ -78,6 +88,9 @@ struct ArchDef {
     int n_global_slots, n_layer_slots;
     std::vector<TensorDef> tensors;
     BuildFn build;
+    // Rules beyond the key table (defaults that depend on other keys, layer patterns); runs
+    // after the keys are read. nullptr: none.
+    void (*adjust)(const gguf::File &f, const std::string &prefix, Hparams &hp) = nullptr;
 };
 
 // The registered architecture named `name`, or nullptr.

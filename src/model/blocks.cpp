@@ -2,6 +2,8 @@
 
 #include <cmath>
 
+#include "core/error.h"
+
 namespace ember::model {
 
 namespace dim {
@@ -76,6 +78,8 @@ DecoderInputs decoder_inputs(Graph &g, const BuildInput &in) {
     io.cells = g.input(InputKind::KvCells, 1, in.n_tokens);
     io.mask = g.input(InputKind::Mask, in.n_kv, in.n_tokens);
     io.output_rows = g.input(InputKind::OutputRows, 1, in.n_outputs);
+    if (in.sliding_window) io.mask_swa = g.input(InputKind::MaskSwa, in.n_kv, in.n_tokens);
+    io.n_ctx_per_seq = in.n_ctx_per_seq;
     return io;
 }
 
@@ -83,16 +87,25 @@ const Tensor *optional(const Tensor &t) { return t.present() ? &t : nullptr; }
 
 NodeId attention_block(Graph &g, const Hparams &hp, const std::vector<Tensor> &l, int il, NodeId n,
                        const DecoderInputs &in) {
+    const bool local = hp.is_swa(static_cast<uint32_t>(il));
+    if (local && in.mask_swa < 0) fail(EMBER_ERR_INTERNAL, "attention_block: a local layer without the sliding-window mask");
     RopeParams rope_q;
     rope_q.kind = hp.rope_kind;
     rope_q.head_dim = hp.head_dim;
     rope_q.n_rot = hp.n_rot;
-    rope_q.freq_base = hp.rope_freq_base;
-    rope_q.freq_scale = hp.rope_freq_scale;
+    rope_q.freq_base = local ? hp.rope_freq_base_swa : hp.rope_freq_base;
+    rope_q.freq_scale = local ? hp.rope_freq_scale_swa : hp.rope_freq_scale;
     rope_q.n_heads = hp.n_head;
+    rope_q.attn_factor = hp.rope_attn_factor;
     RopeParams rope_k = rope_q;
     rope_k.n_heads = hp.n_head_kv;
+    // Llama 3.1's rope_freqs, or LongRoPE's long factors beyond the original context (as
+    // llama.cpp decides: the context per sequence), else its short ones.
     const Tensor *factors = optional(l[RopeFreqs]);
+    if (l[RopeFactorsLong].present() && in.n_ctx_per_seq > static_cast<int64_t>(hp.n_ctx_orig))
+        factors = &l[RopeFactorsLong];
+    else if (l[RopeFactorsShort].present())
+        factors = &l[RopeFactorsShort];
 
     NodeId q = g.matmul(l[Wq], n, optional(l[Bq]));  // [n_tokens][n_head * head_dim]
     NodeId k = g.matmul(l[Wk], n, optional(l[Bk]));  // [n_tokens][n_head_kv * head_dim]
@@ -101,6 +114,7 @@ NodeId attention_block(Graph &g, const Hparams &hp, const std::vector<Tensor> &l
     if (l[KNorm].present()) k = g.rms_norm(k, l[KNorm], hp.norm_eps);
     q = g.rope(q, in.positions, rope_q, factors);
     k = g.rope(k, in.positions, rope_k, factors);
+    if (hp.query_scale > 0.0f) q = g.scale(q, hp.query_scale);
 
     // Causal attention over this sequence's cached tokens, this batch's k/v included.
     const NodeId stored = g.store_kv(il, k, v, in.cells);
@@ -108,8 +122,9 @@ NodeId attention_block(Graph &g, const Hparams &hp, const std::vector<Tensor> &l
     att.n_head = hp.n_head;
     att.n_head_kv = hp.n_head_kv;
     att.head_dim = hp.head_dim;
-    att.scale = 1.0f / std::sqrt(static_cast<float>(hp.head_dim));
-    const NodeId a = g.attention(il, q, in.mask, stored, att);  // [n_tokens][n_head * head_dim]
+    att.scale = hp.query_scale > 0.0f ? 1.0f : 1.0f / std::sqrt(static_cast<float>(hp.head_dim));
+    att.softcap = hp.attn_softcap;
+    const NodeId a = g.attention(il, q, local ? in.mask_swa : in.mask, stored, att);  // [n_tokens][n_head * head_dim]
     return g.matmul(l[Wo], a);
 }
 
@@ -139,7 +154,8 @@ NodeId output_head(Graph &g, const Hparams &hp, const Weights &w, NodeId x, cons
     if (in.n_outputs < in.n_tokens) x = g.select_rows(x, io.output_rows);  // [n_outputs][n_embd]
     x = g.rms_norm(x, w[OutputNorm], hp.norm_eps);
     if (in.embeddings) return x;
-    return g.matmul(w[Output], x);  // logits [n_outputs][n_vocab]
+    const NodeId logits = g.matmul(w[Output], x);  // [n_outputs][n_vocab]
+    return hp.final_softcap > 0.0f ? g.soft_cap(logits, hp.final_softcap) : logits;
 }
 
 }  // namespace ember::model

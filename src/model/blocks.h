@@ -17,9 +17,12 @@ enum GlobalSlot { TokenEmbd, OutputNorm, Output, kGlobalSlots };
 enum LayerSlot {
     AttnNorm, Wq, Wk, Wv, Bq, Bk, Bv,
     QNorm, KNorm,  // per-head RMS norms of q and k before RoPE (qwen3, gemma3); absent elsewhere
-    Wo, FfnNorm, FfnGate, FfnUp, FfnDown,
+    Wo, PostAttnNorm, FfnNorm, FfnGate, FfnUp, FfnDown, PostFfnNorm,  // post norms: Gemma
     FfnRouter, FfnGateExps, FfnUpExps, FfnDownExps,  // a mixture of experts instead of FfnGate/Up/Down
-    RopeFreqs, kLayerSlots
+    RopeFreqs,
+    RopeFactorsLong, RopeFactorsShort,  // LongRoPE (phi3): chosen by the context length
+    Wqkv, FfnGateUp,                    // fused matrices (phi3), split into Wq/Wk/Wv, FfnGate/FfnUp
+    kLayerSlots
 };
 
 // Shapes of the standard tensors, for the tables.
@@ -45,6 +48,8 @@ std::vector<TensorDef> decoder_tensors(bool biases);
 // The graph inputs of one micro-batch.
 struct DecoderInputs {
     NodeId tokens, positions, cells, mask, output_rows;
+    NodeId mask_swa = -1;      // the sliding-window mask, where the model has local layers
+    int64_t n_ctx_per_seq = 0;
 };
 DecoderInputs decoder_inputs(Graph &g, const BuildInput &in);
 
@@ -52,7 +57,9 @@ const Tensor *optional(const Tensor &t);
 
 // Wo · attention(rope(Wq·n + bq), rope(Wk·n + bk), Wv·n + bv) over layer il's cache, after
 // storing this micro-batch's k and v there; n is the normed residual. Where the layer has
-// QNorm/KNorm, each head of q and k is RMS-normed before RoPE.
+// QNorm/KNorm, each head of q and k is RMS-normed before RoPE. The hyper-parameters say the
+// rest: a local layer's RoPE and window, a query scale applied to q (else 1/sqrt(head_dim) on
+// the scores), the scores' soft-cap.
 NodeId attention_block(Graph &g, const Hparams &hp, const std::vector<Tensor> &l, int il, NodeId n,
                        const DecoderInputs &in);
 // W_down · (act(W_gate·n) * (W_up·n)).
@@ -63,7 +70,7 @@ NodeId moe_ffn(Graph &g, const Hparams &hp, const std::vector<Tensor> &l, NodeId
 // The layer's feed-forward: moe_ffn where the model has experts, else gated_ffn.
 NodeId feed_forward(Graph &g, const Hparams &hp, const std::vector<Tensor> &l, NodeId n, Activation act);
 // The rows someone asked for, normed, through the output head (or the normed rows alone when
-// embeddings are wanted).
+// embeddings are wanted); the logits soft-capped where the model caps them.
 NodeId output_head(Graph &g, const Hparams &hp, const Weights &w, NodeId x, const DecoderInputs &io,
                    const BuildInput &in);
 

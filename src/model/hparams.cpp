@@ -103,7 +103,10 @@ void check_geometry(const gguf::File &f, const std::string &p, Hparams &hp) {
         if (factor > 0.0f) hp.rope_freq_scale = 1.0f / factor;
     }
     const std::string scaling = f.get_string_or(p + "rope.scaling.type", "none");
-    if (scaling == "linear") {
+    hp.n_ctx_orig = f.get_u32_or(p + "rope.scaling.original_context_length", hp.n_ctx_train);
+    hp.rope_attn_factor = f.get_f32_or(p + "rope.scaling.attn_factor", 1.0f);
+    if (scaling == "linear" || scaling == "longrope") {
+        // LongRoPE's own work is its per-frequency factors (rope_factors_long/short tensors).
         const float factor = f.get_f32_or(p + "rope.scaling.factor", 0.0f);
         if (factor > 0.0f) hp.rope_freq_scale = 1.0f / factor;
     } else if (scaling != "none") {
@@ -124,6 +127,9 @@ Hparams read_hparams(const gguf::File &f) {
     const std::string p = hp.arch_name + ".";
     for (const HparamKey &k : hp.arch->hparams) read_key(f, p, k, hp);
     check_geometry(f, p, hp);
+    hp.rope_freq_base_swa = hp.rope_freq_base;
+    hp.rope_freq_scale_swa = hp.rope_freq_scale;
+    if (hp.arch->adjust) hp.arch->adjust(f, p, hp);
 
     // The vocabulary size is the tokenizer's, else the embedding table's row count.
     if (f.has(p + "vocab_size")) {
@@ -135,6 +141,20 @@ Hparams read_hparams(const gguf::File &f) {
     }
     if (hp.n_vocab == 0) bad(f, EMBER_ERR_BAD_FORMAT, "cannot tell the vocabulary size");
     return hp;
+}
+
+void read_swa_pattern(const gguf::File &f, const std::string &prefix, Hparams &hp, uint32_t default_period) {
+    hp.swa_layers.assign(hp.n_layer, 0);
+    if (hp.n_swa == 0) return;
+    const std::string key = prefix + "attention.sliding_window_pattern";
+    if (const gguf::Value *v = f.find(key); v && v->type == gguf::ValueType::ARRAY) {
+        if (v->elem_type != gguf::ValueType::BOOL || v->count != hp.n_layer)
+            bad(f, EMBER_ERR_BAD_FORMAT, "metadata key '" + key + "' is not one bool per layer");
+        for (uint32_t i = 0; i < hp.n_layer; ++i) hp.swa_layers[i] = v->number_at(i) != 0.0 ? 1 : 0;
+        return;
+    }
+    const uint32_t period = f.has(key) ? f.get_u32(key) : default_period;  // 0: every layer is local
+    for (uint32_t i = 0; i < hp.n_layer; ++i) hp.swa_layers[i] = period == 0 || i % period < period - 1 ? 1 : 0;
 }
 
 }  // namespace ember::model

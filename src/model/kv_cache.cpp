@@ -78,7 +78,7 @@ void KvCache::drop(Cell &cell, uint64_t seqs) {
 }
 
 void KvCache::build_mask(const int32_t *pos, const int32_t *seq, int64_t n_tokens, std::vector<float> &mask,
-                         int64_t &n_kv) const {
+                         int64_t &n_kv, int32_t window) const {
     n_kv = 0;
     for (size_t c = 0; c < cells_.size(); ++c)
         if (!cells_[c].empty()) n_kv = static_cast<int64_t>(c) + 1;
@@ -89,7 +89,7 @@ void KvCache::build_mask(const int32_t *pos, const int32_t *seq, int64_t n_token
         float *row = mask.data() + t * n_kv;
         for (int64_t c = 0; c < n_kv; ++c) {
             const Cell &cell = cells_[static_cast<size_t>(c)];
-            if ((cell.seqs & bit) && cell.pos <= pos[t]) row[c] = 0.0f;
+            if ((cell.seqs & bit) && cell.pos <= pos[t] && (window <= 0 || cell.pos > pos[t] - window)) row[c] = 0.0f;
         }
     }
 }

@@ -42,8 +42,10 @@ public:
 
     // The attention mask for a micro-batch: row t has 0 for every cell of seq[t] at a position
     // <= pos[t], -inf elsewhere, over cells [0, n_kv) where n_kv covers every used cell.
+    // With window > 0 a cell is visible only at a position > pos[t] - window (sliding-window
+    // layers).
     void build_mask(const int32_t *pos, const int32_t *seq, int64_t n_tokens, std::vector<float> &mask,
-                    int64_t &n_kv) const;
+                    int64_t &n_kv, int32_t window = 0) const;
 
     // Each layer's K and V rows as its backend addresses them (StoreKv and Attention).
     const std::vector<backend::KvLayer> &layers() const { return views_; }

@@ -238,6 +238,27 @@ Weights load_weights(const gguf::ShardedModel &files, const Hparams &hp, const P
         }
     }
     ld.place(placement.n_backends, progress);
+    // Fused matrices: each part is a view of its rows, on the fused matrix's buffer.
+    for (const TensorDef &def : arch.tensors) {
+        if (def.split[0] < 0 || (def.when && !def.when(hp)) || def.scope != TensorScope::Layer) continue;
+        for (uint32_t il = 0; il < hp.n_layer; ++il) {
+            const Tensor &fused = w.layers[il].at(static_cast<size_t>(def.slot));
+            if (!fused.present()) continue;
+            int64_t row = 0;
+            for (int i = 0; i < 3 && def.split[i] >= 0; ++i) {
+                const int64_t n = def.split_rows[i](hp);
+                if (row + n > fused.ne[1])
+                    fail(EMBER_ERR_BAD_FORMAT, files.metadata().name() + ": tensor '" + fused.name + "' has " +
+                                                   std::to_string(fused.ne[1]) + " rows, fewer than its parts need");
+                Tensor part = fused;
+                part.name = fused.name + "[rows " + std::to_string(row) + ".." + std::to_string(row + n) + ")";
+                part.ne[1] = n;
+                part.data = fused.row(row);
+                w.layers[il].at(static_cast<size_t>(def.split[i])) = part;
+                row += n;
+            }
+        }
+    }
     for (const Shared &sh : shared)
         for (uint32_t il = 0; il < hp.n_layer; ++il)
             if (sh.present[placement.layers[il]])

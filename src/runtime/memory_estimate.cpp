@@ -49,10 +49,13 @@ MemoryEstimate estimate_memory(const gguf::ShardedModel &files, const MemoryEsti
     in.n_tokens = n_ub;
     in.n_outputs = n_ub;
     in.n_kv = static_cast<int64_t>(e.n_ctx);
+    in.sliding_window = hp.has_swa();
+    in.n_ctx_per_seq = static_cast<int64_t>(e.n_ctx);
     Graph g;
     g.finish(hp.arch->build(g, hp, w, in));
     g.schedule(placement);
-    e.compute_cpu = g.arena_bytes(kCpuBackend) + 4ull * static_cast<uint64_t>(n_ub) * (e.n_ctx + hp.n_vocab);
+    const uint64_t n_masks = in.sliding_window ? 2 : 1;
+    e.compute_cpu = g.arena_bytes(kCpuBackend) + 4ull * static_cast<uint64_t>(n_ub) * (n_masks * e.n_ctx + hp.n_vocab);
     e.compute_gpu = g.arena_bytes(kDeviceBackend);
     return e;
 }

@@ -108,11 +108,18 @@ ember_status Session::decode(const Batch &batch) {
         in.n_outputs = static_cast<int64_t>(out_rows.size());
         kv_.build_mask(pos, seq, len, mask_, in.n_kv);
         in.embeddings = params_.embeddings;
+        in.sliding_window = hp.has_swa();
+        in.n_ctx_per_seq = static_cast<int64_t>(kv_.n_cells() / std::max<uint32_t>(1, kv_.n_seq_max()));
+        if (in.sliding_window) {
+            int64_t n_kv_swa = 0;
+            kv_.build_mask(pos, seq, len, mask_swa_, n_kv_swa, static_cast<int32_t>(hp.n_swa));
+        }
         GraphInputs inputs;
         inputs.data[static_cast<int>(InputKind::Tokens)] = batch.tokens.data() + start;
         inputs.data[static_cast<int>(InputKind::Positions)] = pos;
         inputs.data[static_cast<int>(InputKind::KvCells)] = cells.data();
         inputs.data[static_cast<int>(InputKind::Mask)] = mask_.data();
+        inputs.data[static_cast<int>(InputKind::MaskSwa)] = mask_swa_.data();
         inputs.data[static_cast<int>(InputKind::OutputRows)] = out_rows.data();
 
         Graph graph;
@@ -139,7 +146,7 @@ void Session::discard_outputs() {
 
 size_t Session::compute_bytes(int backend) const {
     size_t n = scheduler_.arena_bytes(backend);
-    if (backend == kCpuBackend) n += (mask_.capacity() + outputs_.capacity()) * sizeof(float);
+    if (backend == kCpuBackend) n += (mask_.capacity() + mask_swa_.capacity() + outputs_.capacity()) * sizeof(float);
     return n;
 }
 

@@ -98,6 +98,7 @@ private:
     std::vector<int32_t> row_to_output_;
     std::vector<float> outputs_;         // [n_outputs][output_width]
     std::vector<float> mask_;            // [n_ubatch][n_kv] of the current micro-batch
+    std::vector<float> mask_swa_;        // the same for the sliding-window layers (if any)
     std::vector<int32_t> pooled_seqs_;   // sequence of each pooled row
     std::vector<float> pooled_;          // [n_pooled][n_embd]
 };

@@ -80,8 +80,6 @@ int32_t argmax(const float *x, int32_t n) {
 // The fixtures of architectures Ember does not run yet: each must be refused as unsupported
 // (a clear error, not wrong logits) until its module lands and it leaves this list.
 const std::set<std::string> kPendingArchitectures = {
-    "archs/models/gemma2-F32.gguf",
-    "archs/models/gemma3-F32.gguf",   "archs/models/phi3-F32.gguf",     "archs/models/phi3-128k-F32.gguf",
     "archs/models/gpt-oss-F16.gguf",  "archs/models/gpt-oss-MXFP4.gguf",
 };
 

@@ -23,7 +23,7 @@ def run(*args, binary=False):
 models = sorted(glob.glob(os.path.join(SHARED, "models", "*.gguf")))
 check(len(models) >= 25, "shared models found")
 models += sorted(glob.glob(os.path.join(SHARED, "archs", "models", "*.gguf")))
-RUNNABLE = {"llama", "qwen2", "qwen3", "qwen3moe"}
+RUNNABLE = {"llama", "qwen2", "qwen3", "qwen3moe", "gemma2", "gemma3", "phi3"}
 for path in models:
     name = os.path.basename(path)
     ref = gguf_py.read(path)

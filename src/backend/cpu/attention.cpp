@@ -81,6 +81,13 @@ float dot_row(const float *q, const float *k, int64_t n, bool half) {
     return sum;
 }
 
+// A cell's score from q·k: scaled, soft-capped where the model caps (as llama.cpp: the scale
+// divided by the cap, then cap·tanh), plus the mask.
+inline float score(float dot, const AttentionParams &a, float mask) {
+    if (a.softcap > 0.0f) return a.softcap * std::tanh(dot * (a.scale / a.softcap)) + mask;
+    return dot * a.scale + mask;
+}
+
 // Scratch of one thread.
 struct Scratch {
     std::vector<float> keys, values;  // one KV head's cached rows as float: [n_kv][head_dim]
@@ -111,7 +118,7 @@ void attend_row_by_row(const AttentionParams &a, bool half, int64_t n_kv, const 
     float running_max = kHidden, sum = 0.0f;
     for (int64_t c = 0; c < n_kv; ++c) {
         if (mask[c] == kHidden) continue;
-        const float s = dot_row(qr, w.keys.data() + c * hd, hd, half) * a.scale + mask[c];
+        const float s = score(dot_row(qr, w.keys.data() + c * hd, hd, half), a, mask[c]);
         float rescale = 1.0f, weight = 1.0f;  // rescale: for the old terms; weight: e^(s - M)
         if (s > running_max) {
             rescale = std::exp(running_max - s);
@@ -164,7 +171,7 @@ void attend_tiled(const AttentionParams &a, int64_t n_kv, const float *q, const 
         for (int64_t i = 0; i < hd; ++i)
 #pragma omp simd
             for (int64_t j = 0; j < kTile; ++j) s_acc[j] = std::fma(q[i], keys_t[i * kTile + j], s_acc[j]);
-        for (int64_t j = 0; j < n; ++j) scores[j] = s_acc[j] * a.scale + mask[c0 + j];
+        for (int64_t j = 0; j < n; ++j) scores[j] = score(s_acc[j], a, mask[c0 + j]);
         std::fill(scores + n, scores + kTile, kHidden);
         // The maximum in 16 independent lanes so that it vectorizes (max is exact in any order).
         float lane_max[kLanes];

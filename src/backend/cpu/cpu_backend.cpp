@@ -1,5 +1,6 @@
 #include "backend/cpu/cpu_backend.h"
 
+#include <cmath>
 #include <cstring>
 #include <string>
 
@@ -99,6 +100,18 @@ void run_node(const Graph &g, const Node &n, const ComputeContext &ctx) {
         case OpType::Add:
             cpu::add(in(0), in(1), out, rows * cols);
             break;
+        case OpType::Scale: {
+            const float *x = in(0);
+            for (int64_t i = 0; i < rows * cols; ++i) out[i] = x[i] * n.value;
+            break;
+        }
+        case OpType::SoftCap: {
+            // As llama.cpp: scale by 1/cap, tanh, scale by cap.
+            const float *x = in(0);
+            const float inv = 1.0f / n.value;
+            for (int64_t i = 0; i < rows * cols; ++i) out[i] = std::tanh(x[i] * inv) * n.value;
+            break;
+        }
     }
 }
 

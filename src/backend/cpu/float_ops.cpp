@@ -5,6 +5,7 @@
 #include <cstring>
 #include <vector>
 
+#include "core/half.h"
 #include "cpu/exp_approx.h"
 
 namespace ember::backend {
@@ -28,8 +29,8 @@ void rope_table(const RopeParams &p, const float *freq_factors, int32_t pos, std
     for (int64_t i = 0; i < half; ++i) {
         const float ff = freq_factors != nullptr ? freq_factors[i] : 1.0f;
         const float angle = p.freq_scale * (theta / ff);
-        cs[static_cast<size_t>(2 * i)] = std::cos(angle);
-        cs[static_cast<size_t>(2 * i + 1)] = std::sin(angle);
+        cs[static_cast<size_t>(2 * i)] = std::cos(angle) * p.attn_factor;
+        cs[static_cast<size_t>(2 * i + 1)] = std::sin(angle) * p.attn_factor;
         theta *= theta_scale;
     }
 }
@@ -77,9 +78,39 @@ void swiglu_row(const float *gate, const float *up, float *out, int64_t n) {
     for (int64_t i = n16; i < n; ++i) out[i] = gate[i] / (1.0f + std::exp(-gate[i])) * up[i];
 }
 
+namespace {
+
+// GELU (tanh approximation) of every F16 value, rounded to F16 and widened back: llama.cpp's
+// CPU backend computes GELU as this table lookup on the F16-rounded input.
+const std::vector<float> &gelu_table() {
+    static const std::vector<float> table = [] {
+        std::vector<float> t(65536);
+        for (uint32_t i = 0; i < 65536; ++i) {
+            const float x = fp16_to_fp32(static_cast<uint16_t>(i));
+            const float inner = 0.79788456080286535587989211986876f * x * (1.0f + 0.044715f * x * x);
+            t[i] = fp16_to_fp32(fp32_to_fp16(0.5f * x * (1.0f + std::tanh(inner))));
+        }
+        return t;
+    }();
+    return table;
+}
+
+}  // namespace
+
+void geglu_row(const float *gate, const float *up, float *out, int64_t n) {
+    const std::vector<float> &table = gelu_table();
+    for (int64_t i = 0; i < n; ++i) {
+        const float x = gate[i];
+        if (x <= -10.0f) out[i] = 0.0f;
+        else if (x >= 10.0f) out[i] = x * up[i];
+        else out[i] = table[fp32_to_fp16(x)] * up[i];
+    }
+}
+
 void glu_row(Activation act, const float *gate, const float *up, float *out, int64_t n) {
     switch (act) {
         case Activation::Silu: swiglu_row(gate, up, out, n); return;
+        case Activation::GeluTanh: geglu_row(gate, up, out, n); return;
     }
 }
 

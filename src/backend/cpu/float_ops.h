@@ -34,6 +34,9 @@ void rope_rows(const float *x, float *out, int64_t n_tokens, int64_t n_cols, con
 // out = silu(gate) * up, silu(g) = g / (1 + e^-g); groups of 16 use exp_approx, a tail of
 // fewer than 16 uses the libm exp (as llama.cpp's 16-lane loop and its scalar remainder).
 void swiglu_row(const float *gate, const float *up, float *out, int64_t n);
+// out = gelu(gate) * up, GELU with the tanh approximation looked up for the F16-rounded gate
+// (the result rounded to F16, as llama.cpp's table); gelu(x) = 0 below -10 and x above 10.
+void geglu_row(const float *gate, const float *up, float *out, int64_t n);
 // out = act(gate) * up for the Glu op's activation.
 void glu_row(Activation act, const float *gate, const float *up, float *out, int64_t n);
 // x = softmax(x) in place: e^(x - max) (groups of 16 with exp_approx, a tail with the libm

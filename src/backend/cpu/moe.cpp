@@ -2,6 +2,8 @@
 
 #include <algorithm>
 #include <cmath>
+#include <exception>
+#include <mutex>
 #include <numeric>
 #include <vector>
 
@@ -65,29 +67,60 @@ void moe_ffn(const Node &n, const float *x, const float *logits, float *out, int
     for (int64_t s = 0; s < n_tokens * k; ++s) slots[static_cast<size_t>(ids[static_cast<size_t>(s)])].push_back(s);
 
     std::vector<float> results(static_cast<size_t>(n_tokens * k * n_embd));  // [token][rank][n_embd]
-    std::vector<float> xs, g, u, h, y;
-    for (int64_t e = 0; e < p.n_expert; ++e) {
+    std::vector<int64_t> active;
+    for (int64_t e = 0; e < p.n_expert; ++e)
+        if (!slots[static_cast<size_t>(e)].empty()) active.push_back(e);
+
+    // One expert's rows through its gated FFN into their result slots.
+    struct Scratch {
+        std::vector<float> xs, g, u, h, y;
+    };
+    auto run_expert = [&](int64_t e, Scratch &w, int threads) {
         const std::vector<int64_t> &mine = slots[static_cast<size_t>(e)];
         const auto m = static_cast<int64_t>(mine.size());
-        if (m == 0) continue;
-        xs.resize(static_cast<size_t>(m * n_embd));
+        w.xs.resize(static_cast<size_t>(m * n_embd));
         for (int64_t i = 0; i < m; ++i)
             std::copy(x + (mine[static_cast<size_t>(i)] / k) * n_embd, x + (mine[static_cast<size_t>(i)] / k + 1) * n_embd,
-                      xs.begin() + i * n_embd);
-        g.resize(static_cast<size_t>(m * n_ff));
-        u.resize(g.size());
-        h.resize(g.size());
-        y.resize(xs.size());
-        cpu::matmul(expert_matrix(gate, e), xs.data(), n_embd, m, g.data(), n_ff, n_threads);
-        cpu::matmul(expert_matrix(up, e), xs.data(), n_embd, m, u.data(), n_ff, n_threads);
-        add_bias(g.data(), m, n.expert_bias[0], e);
-        add_bias(u.data(), m, n.expert_bias[1], e);
-        for (int64_t i = 0; i < m; ++i) glu_row(p.act, g.data() + i * n_ff, u.data() + i * n_ff, h.data() + i * n_ff, n_ff);
-        cpu::matmul(expert_matrix(down, e), h.data(), n_ff, m, y.data(), n_embd, n_threads);
-        add_bias(y.data(), m, n.expert_bias[2], e);
+                      w.xs.begin() + i * n_embd);
+        w.g.resize(static_cast<size_t>(m * n_ff));
+        w.u.resize(w.g.size());
+        w.h.resize(w.g.size());
+        w.y.resize(w.xs.size());
+        cpu::matmul(expert_matrix(gate, e), w.xs.data(), n_embd, m, w.g.data(), n_ff, threads);
+        cpu::matmul(expert_matrix(up, e), w.xs.data(), n_embd, m, w.u.data(), n_ff, threads);
+        add_bias(w.g.data(), m, n.expert_bias[0], e);
+        add_bias(w.u.data(), m, n.expert_bias[1], e);
         for (int64_t i = 0; i < m; ++i)
-            std::copy(y.begin() + i * n_embd, y.begin() + (i + 1) * n_embd,
+            glu_row(p.act, w.g.data() + i * n_ff, w.u.data() + i * n_ff, w.h.data() + i * n_ff, n_ff);
+        cpu::matmul(expert_matrix(down, e), w.h.data(), n_ff, m, w.y.data(), n_embd, threads);
+        add_bias(w.y.data(), m, n.expert_bias[2], e);
+        for (int64_t i = 0; i < m; ++i)
+            std::copy(w.y.begin() + i * n_embd, w.y.begin() + (i + 1) * n_embd,
                       results.begin() + mine[static_cast<size_t>(i)] * n_embd);
+    };
+    // With at least one selected expert per thread, the threads take whole experts (no
+    // fork per small matmul: a decoded token's experts are single-row products); otherwise
+    // each expert's matmuls use every thread. A row's result does not depend on which.
+    if (static_cast<int64_t>(active.size()) >= n_threads && n_threads > 1) {
+        std::exception_ptr error;  // an exception must not leave an OpenMP region
+        std::mutex error_mutex;
+#pragma omp parallel num_threads(n_threads)
+        {
+            Scratch w;
+#pragma omp for schedule(dynamic, 1)
+            for (size_t i = 0; i < active.size(); ++i) {
+                try {
+                    run_expert(active[i], w, 1);
+                } catch (...) {
+                    const std::lock_guard<std::mutex> lock(error_mutex);
+                    if (!error) error = std::current_exception();
+                }
+            }
+        }
+        if (error) std::rethrow_exception(error);
+    } else {
+        Scratch w;
+        for (int64_t e : active) run_expert(e, w, n_threads);
     }
 
     for (int64_t t = 0; t < n_tokens; ++t) {

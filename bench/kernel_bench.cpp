@@ -35,7 +35,7 @@ using namespace ember::cpu;
 const TensorType kTypes[] = {TensorType::Q4_0, TensorType::Q8_0, TensorType::Q4_K, TensorType::Q6_K,
                              TensorType::Q4_1, TensorType::Q5_0, TensorType::Q5_1, TensorType::Q2_K,
                              TensorType::Q3_K, TensorType::Q5_K, TensorType::IQ4_NL, TensorType::IQ4_XS,
-                             TensorType::F16,  TensorType::BF16, TensorType::F32};
+                             TensorType::MXFP4, TensorType::F16, TensorType::BF16, TensorType::F32};
 
 // A weight matrix of n_out rows: 64 distinct quantized random rows repeated, so building it is
 // quick while every row still lives at its own address (the matmul streams all of it).

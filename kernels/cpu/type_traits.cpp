@@ -14,7 +14,7 @@ namespace {
 
 using T = TensorType;
 
-constexpr size_t kRowCount = 17;
+constexpr size_t kRowCount = 18;
 
 // Activation formats follow llama.cpp, so the integer dots see the same 8-bit activations:
 // 32-blocks with a symmetric weight dot against Q8_0, those with a min against Q8_1 (its
@@ -38,6 +38,7 @@ constexpr std::array<TypeTraits, kRowCount> kRows = {{
     {T::Q8_K,   T::Q8_K, dequantize_row_q8_k,   quantize_row_q8_k,   nullptr},  // activations only
     {T::IQ4_NL, T::Q8_0, dequantize_row_iq4_nl, quantize_row_iq4_nl, vec_dot_iq4_nl_q8_0},
     {T::IQ4_XS, T::Q8_K, dequantize_row_iq4_xs, quantize_row_iq4_xs, vec_dot_iq4_xs_q8_k},
+    {T::MXFP4,  T::Q8_0, dequantize_row_mxfp4,  quantize_row_mxfp4,  vec_dot_mxfp4_q8_0},
 }};
 
 // Row index of each type id, -1 where Ember has no row.

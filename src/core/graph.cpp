@@ -137,7 +137,7 @@ NodeId Graph::store_kv(int layer, NodeId k, NodeId v, NodeId cells) {
     return push(nd);
 }
 
-NodeId Graph::attention(int layer, NodeId q, NodeId mask, NodeId stored, const AttentionParams &p) {
+NodeId Graph::attention(int layer, NodeId q, NodeId mask, NodeId stored, const AttentionParams &p, const Tensor *sinks) {
     const Node &nq = node(q), &nm = node(mask), &ns = node(stored);
     if (ns.op != OpType::StoreKv || ns.layer != layer)
         shape_error(OpType::Attention, "stored is not layer " + std::to_string(layer) + "'s store_kv");
@@ -145,7 +145,10 @@ NodeId Graph::attention(int layer, NodeId q, NodeId mask, NodeId stored, const A
     if (nq.n_cols != p.n_head * p.head_dim || nk.n_cols != p.n_head_kv * p.head_dim || nq.n_rows != nk.n_rows ||
         nm.n_rows != nq.n_rows || p.n_head_kv <= 0 || p.n_head % p.n_head_kv)
         shape_error(OpType::Attention, "q/k/v/mask shapes do not match the head counts");
+    if (sinks && (sinks->type != TensorType::F32 || sinks->n_elements() != p.n_head))
+        shape_error(OpType::Attention, "sinks " + sinks->name + " are not F32[" + std::to_string(p.n_head) + "]");
     Node nd(OpType::Attention);
+    nd.weight = sinks;
     nd.n_cols = nq.n_cols;
     nd.n_rows = nq.n_rows;
     nd.layer = layer;

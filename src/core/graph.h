@@ -30,7 +30,8 @@ enum class OpType {
     Rope,        // out = x with each head rotated by its token's position (src1: positions)
     StoreKv,     // k (src0), v (src1) rows into cells (src2) of layer `layer`'s cache; no output
     Attention,   // softmax(q·Kᵀ·scale + mask)·V over layer `layer`'s cache (src0: q, src1: mask,
-                 // src2: that layer's StoreKv, which must run first)
+                 // src2: that layer's StoreKv, which must run first; weight: per-head sink
+                 // logits, nullable, each adding e^sink to its head's softmax denominator)
     Glu,         // out = act(gate) * up
     MoeFfn,      // mixture of experts: each row through the experts its router logits (src1)
                  // pick, weighted and summed (src0: the normed x; experts: 3-D gate/up/down)
@@ -58,6 +59,7 @@ const char *input_name(InputKind kind);
 enum class Activation {
     Silu,      // x * sigmoid(x) (SwiGLU)
     GeluTanh,  // GELU, tanh approximation (GeGLU: Gemma)
+    SwigluOai, // gpt-oss: g = min(gate, 7), u = clamp(up, -7, 7), g * sigmoid(1.702 g) * (u + 1)
 };
 
 enum class RopeKind { Interleaved, Neox };
@@ -69,7 +71,12 @@ struct RopeParams {
     int64_t n_rot = 0;                    // leading dims of each head that rotate
     float freq_base = 10000.0f;
     float freq_scale = 1.0f;              // 1 / linear scaling factor
-    float attn_factor = 1.0f;             // multiplies cos and sin (LongRoPE)
+    float attn_factor = 1.0f;             // multiplies cos and sin (LongRoPE, YaRN)
+    // YaRN: rotation pairs below corr_dims[0] keep their unscaled angle, those above
+    // corr_dims[1] the scaled one, a linear ramp between, and cos/sin grow by
+    // 1 + 0.1 ln(1/freq_scale). ext_factor 0: plain (linear) scaling.
+    float ext_factor = 0.0f;
+    float corr_dims[2] = {0.0f, 0.0f};
 };
 
 struct AttentionParams {
@@ -134,7 +141,8 @@ public:
     NodeId matmul(const Tensor &weight, NodeId x, const Tensor *bias = nullptr);
     NodeId rope(NodeId x, NodeId positions, const RopeParams &params, const Tensor *freq_factors = nullptr);
     NodeId store_kv(int layer, NodeId k, NodeId v, NodeId cells);
-    NodeId attention(int layer, NodeId q, NodeId mask, NodeId stored, const AttentionParams &params);
+    NodeId attention(int layer, NodeId q, NodeId mask, NodeId stored, const AttentionParams &params,
+                     const Tensor *sinks = nullptr);
     NodeId glu(Activation act, NodeId gate, NodeId up);
     // W_down[e] · act(W_gate[e]·x) * (W_up[e]·x) summed over the experts e the router picks for
     // each row, weighted as p.gating says; bias entries may be null.

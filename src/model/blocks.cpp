@@ -1,5 +1,6 @@
 #include "model/blocks.h"
 
+#include <algorithm>
 #include <cmath>
 
 #include "core/error.h"
@@ -60,6 +61,7 @@ std::vector<TensorDef> decoder_tensors(bool biases) {
         {Bk, "attn_k.bias", S::Layer, U::Vector, dim::kv, nullptr, biases},
         {Bv, "attn_v.bias", S::Layer, U::Vector, dim::kv, nullptr, biases},
         {Wo, "attn_output.weight", S::Layer, U::MatMul, dim::q, dim::embd},
+        {Bo, "attn_output.bias", S::Layer, U::Vector, dim::embd, nullptr, false},
         {FfnNorm, "ffn_norm.weight", S::Layer, U::Vector, dim::embd},
         {FfnGate, "ffn_gate.weight", S::Layer, U::MatMul, dim::embd, dim::ff, true, -1, nullptr, dense},
         {FfnUp, "ffn_up.weight", S::Layer, U::MatMul, dim::embd, dim::ff, true, -1, nullptr, dense},
@@ -97,6 +99,18 @@ NodeId attention_block(Graph &g, const Hparams &hp, const std::vector<Tensor> &l
     rope_q.freq_scale = local ? hp.rope_freq_scale_swa : hp.rope_freq_scale;
     rope_q.n_heads = hp.n_head;
     rope_q.attn_factor = hp.rope_attn_factor;
+    if (hp.rope_ext_factor != 0.0f) {
+        // YaRN's correction range: the pairs whose wavelength spans beta_fast .. beta_slow
+        // turns over the original context.
+        auto corr_dim = [&](float n_turns) {
+            return static_cast<float>(hp.n_rot) *
+                   std::log(static_cast<float>(hp.n_ctx_orig) / (n_turns * 2.0f * 3.14159265358979323846f)) /
+                   (2.0f * std::log(rope_q.freq_base));
+        };
+        rope_q.ext_factor = hp.rope_ext_factor;
+        rope_q.corr_dims[0] = std::max(0.0f, std::floor(corr_dim(hp.yarn_beta_fast)));
+        rope_q.corr_dims[1] = std::min(static_cast<float>(hp.n_rot) - 1.0f, std::ceil(corr_dim(hp.yarn_beta_slow)));
+    }
     RopeParams rope_k = rope_q;
     rope_k.n_heads = hp.n_head_kv;
     // Llama 3.1's rope_freqs, or LongRoPE's long factors beyond the original context (as
@@ -124,8 +138,9 @@ NodeId attention_block(Graph &g, const Hparams &hp, const std::vector<Tensor> &l
     att.head_dim = hp.head_dim;
     att.scale = hp.query_scale > 0.0f ? 1.0f : 1.0f / std::sqrt(static_cast<float>(hp.head_dim));
     att.softcap = hp.attn_softcap;
-    const NodeId a = g.attention(il, q, local ? in.mask_swa : in.mask, stored, att);  // [n_tokens][n_head * head_dim]
-    return g.matmul(l[Wo], a);
+    const NodeId a = g.attention(il, q, local ? in.mask_swa : in.mask, stored, att,
+                                 optional(l[AttnSinks]));  // [n_tokens][n_head * head_dim]
+    return g.matmul(l[Wo], a, optional(l[Bo]));
 }
 
 NodeId gated_ffn(Graph &g, const std::vector<Tensor> &l, NodeId n, Activation act) {
@@ -134,15 +149,17 @@ NodeId gated_ffn(Graph &g, const std::vector<Tensor> &l, NodeId n, Activation ac
     return g.matmul(l[FfnDown], g.glu(act, gate, up));
 }
 
-NodeId moe_ffn(Graph &g, const Hparams &hp, const std::vector<Tensor> &l, NodeId n, Activation act) {
+NodeId moe_ffn(Graph &g, const Hparams &hp, const std::vector<Tensor> &l, NodeId n, Activation act,
+               ExpertGating gating) {
     MoeParams p;
     p.n_expert = hp.n_expert;
     p.n_used = hp.n_expert_used;
-    p.gating = ExpertGating::SoftmaxTopK;
-    p.normalize = true;
+    p.gating = gating;
+    p.normalize = gating == ExpertGating::SoftmaxTopK;
     p.act = act;
-    const NodeId router = g.matmul(l[FfnRouter], n);  // [n_tokens][n_expert]
-    return g.moe_ffn(n, router, l[FfnGateExps], l[FfnUpExps], l[FfnDownExps], p);
+    const NodeId router = g.matmul(l[FfnRouter], n, optional(l[FfnRouterBias]));  // [n_tokens][n_expert]
+    return g.moe_ffn(n, router, l[FfnGateExps], l[FfnUpExps], l[FfnDownExps], p,
+                     {optional(l[FfnGateExpsBias]), optional(l[FfnUpExpsBias]), optional(l[FfnDownExpsBias])});
 }
 
 NodeId feed_forward(Graph &g, const Hparams &hp, const std::vector<Tensor> &l, NodeId n, Activation act) {

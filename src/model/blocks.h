@@ -17,8 +17,10 @@ enum GlobalSlot { TokenEmbd, OutputNorm, Output, kGlobalSlots };
 enum LayerSlot {
     AttnNorm, Wq, Wk, Wv, Bq, Bk, Bv,
     QNorm, KNorm,  // per-head RMS norms of q and k before RoPE (qwen3, gemma3); absent elsewhere
-    Wo, PostAttnNorm, FfnNorm, FfnGate, FfnUp, FfnDown, PostFfnNorm,  // post norms: Gemma
+    Wo, Bo, AttnSinks,  // output bias (optional), per-head attention sinks (gpt-oss)
+    PostAttnNorm, FfnNorm, FfnGate, FfnUp, FfnDown, PostFfnNorm,  // post norms: Gemma
     FfnRouter, FfnGateExps, FfnUpExps, FfnDownExps,  // a mixture of experts instead of FfnGate/Up/Down
+    FfnRouterBias, FfnGateExpsBias, FfnUpExpsBias, FfnDownExpsBias,  // their biases (gpt-oss)
     RopeFreqs,
     RopeFactorsLong, RopeFactorsShort,  // LongRoPE (phi3): chosen by the context length
     Wqkv, FfnGateUp,                    // fused matrices (phi3), split into Wq/Wk/Wv, FfnGate/FfnUp
@@ -64,9 +66,11 @@ NodeId attention_block(Graph &g, const Hparams &hp, const std::vector<Tensor> &l
                        const DecoderInputs &in);
 // W_down · (act(W_gate·n) * (W_up·n)).
 NodeId gated_ffn(Graph &g, const std::vector<Tensor> &l, NodeId n, Activation act);
-// The experts the router (FfnRouter·n) picks for each token, softmax-then-top-k with the k
-// weights renormalized (Mixtral, Qwen3-MoE), each a gated FFN with `act`.
-NodeId moe_ffn(Graph &g, const Hparams &hp, const std::vector<Tensor> &l, NodeId n, Activation act);
+// The experts the router (FfnRouter·n + bias) picks for each token, by `gating` (softmax then
+// top-k with the k weights renormalized: Mixtral, Qwen3-MoE; top-k then softmax: gpt-oss),
+// each a gated FFN with `act` and the layer's expert biases where it has them.
+NodeId moe_ffn(Graph &g, const Hparams &hp, const std::vector<Tensor> &l, NodeId n, Activation act,
+               ExpertGating gating = ExpertGating::SoftmaxTopK);
 // The layer's feed-forward: moe_ffn where the model has experts, else gated_ffn.
 NodeId feed_forward(Graph &g, const Hparams &hp, const std::vector<Tensor> &l, NodeId n, Activation act);
 // The rows someone asked for, normed, through the output head (or the normed rows alone when

@@ -105,10 +105,16 @@ void check_geometry(const gguf::File &f, const std::string &p, Hparams &hp) {
     const std::string scaling = f.get_string_or(p + "rope.scaling.type", "none");
     hp.n_ctx_orig = f.get_u32_or(p + "rope.scaling.original_context_length", hp.n_ctx_train);
     hp.rope_attn_factor = f.get_f32_or(p + "rope.scaling.attn_factor", 1.0f);
-    if (scaling == "linear" || scaling == "longrope") {
-        // LongRoPE's own work is its per-frequency factors (rope_factors_long/short tensors).
+    if (scaling == "linear" || scaling == "longrope" || scaling == "yarn") {
+        // LongRoPE's own work is its per-frequency factors (rope_factors_long/short tensors);
+        // YaRN blends scaled and unscaled angles per pair (RopeParams::ext_factor).
         const float factor = f.get_f32_or(p + "rope.scaling.factor", 0.0f);
         if (factor > 0.0f) hp.rope_freq_scale = 1.0f / factor;
+        if (scaling == "yarn") {
+            hp.rope_ext_factor = 1.0f;
+            hp.yarn_beta_fast = f.get_f32_or(p + "rope.scaling.yarn_beta_fast", 32.0f);
+            hp.yarn_beta_slow = f.get_f32_or(p + "rope.scaling.yarn_beta_slow", 1.0f);
+        }
     } else if (scaling != "none") {
         bad(f, EMBER_ERR_UNSUPPORTED, "rope scaling type '" + scaling + "' (" + p + "rope.scaling.type) is not supported");
     }

@@ -46,6 +46,8 @@ struct Hparams {
     float attn_softcap = 0.0f;           // attn_logit_softcapping (Gemma 2), 0: none
     float final_softcap = 0.0f;          // final_logit_softcapping (Gemma 2), 0: none
     float rope_attn_factor = 1.0f;       // rope.scaling.attn_factor: multiplies cos and sin
+    float rope_ext_factor = 0.0f;        // YaRN (rope.scaling.type yarn): 1
+    float yarn_beta_fast = 32.0f, yarn_beta_slow = 1.0f;  // rope.scaling.yarn_beta_fast/slow
     uint32_t n_ctx_orig = 0;             // rope.scaling.original_context_length (default n_ctx_train)
 
     bool is_swa(uint32_t il) const { return il < swa_layers.size() && swa_layers[il] != 0; }

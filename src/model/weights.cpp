@@ -70,12 +70,13 @@ public:
                 const cpu::TypeTraits *tt = cpu::type_traits(t->type);
                 if (!tt || !tt->dequantize_row)
                     fail(EMBER_ERR_UNSUPPORTED, file_ + ": tensor '" + name + "' has type " + tensor_type_name(t->type));
-                auto values = std::make_unique<std::vector<float>>(static_cast<size_t>(ne0));
-                tt->dequantize_row(t->data, values->data(), ne0);
+                const int64_t n = out.n_elements();  // a vector, or a matrix of them (expert biases)
+                auto values = std::make_unique<std::vector<float>>(static_cast<size_t>(n));
+                tt->dequantize_row(t->data, values->data(), n);
                 out.type = TensorType::F32;
                 out.row_bytes = static_cast<size_t>(ne0) * sizeof(float);
                 host = values->data();
-                bytes = out.row_bytes;
+                bytes = static_cast<size_t>(n) * sizeof(float);
                 w_.converted.push_back(std::move(values));
             }
         } else {

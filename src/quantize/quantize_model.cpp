@@ -123,7 +123,7 @@ QuantizeResult plan_quantization(const gguf::File &in, const QuantizeParams &par
         p.ne.assign(t.ne, t.ne + std::max<uint32_t>(1, t.n_dims));
         p.from = p.to = t.type;
         p.bytes_in = t.n_bytes;
-        if (is_quantizable(p.name, t.n_dims)) {
+        if (recipe_applies(*recipe, p.name, t.n_dims)) {
             TypeChoice choice = choose_type(*recipe, model, p.name, t.ne[0], params.pure);
             for (const auto &o : overrides) {
                 if (std::regex_search(p.name, o.first)) {

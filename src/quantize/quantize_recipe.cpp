@@ -49,6 +49,7 @@ const std::vector<Recipe> &recipes() {
         {"Q5_1", F::MOSTLY_Q5_1, T::Q5_1, "Q5_1"},
         {"IQ4_NL", F::MOSTLY_IQ4_NL, T::IQ4_NL, "IQ4_NL; attn_v Q5_K when n_head/n_head_kv >= 4, ffn_down Q5_K in the first 1/8 of layers"},
         {"IQ4_XS", F::MOSTLY_IQ4_XS, T::IQ4_XS, "IQ4_XS; same exceptions as IQ4_NL"},
+        {"MXFP4_MOE", F::MOSTLY_MXFP4_MOE, T::MXFP4, "the expert matrices MXFP4, every other tensor unchanged (gpt-oss)", true},
         {"F16", F::MOSTLY_F16, T::F16, "every weight matrix F16"},
         {"BF16", F::MOSTLY_BF16, T::BF16, "every weight matrix BF16"},
         {"F32", F::ALL_F32, T::F32, "every weight matrix F32"},
@@ -63,6 +64,11 @@ const Recipe *find_recipe(const std::string &name) {
         if (key == r.name) return &r;
     }
     return nullptr;
+}
+
+bool recipe_applies(const Recipe &recipe, const std::string &name, uint32_t n_dims) {
+    if (!is_quantizable(name, n_dims)) return false;
+    return !recipe.experts_only || (n_dims == 3 && contains(name, "_exps"));
 }
 
 bool is_quantizable(const std::string &name, uint32_t n_dims) {

@@ -32,6 +32,7 @@ enum class FileType : uint32_t {
     MOSTLY_IQ4_NL = 25,
     MOSTLY_IQ4_XS = 30,
     MOSTLY_BF16 = 32,
+    MOSTLY_MXFP4_MOE = 38,
 };
 
 struct Recipe {
@@ -39,6 +40,7 @@ struct Recipe {
     FileType file_type;
     TensorType base_type;    // what most 2-D tensors get
     const char *summary;     // one line for --help
+    bool experts_only = false;  // only the stacked expert matrices (*_exps) change type
 };
 
 // Every recipe Ember can produce, in the order --help lists them.
@@ -62,6 +64,9 @@ struct ModelShape {
 // Whether a tensor is a weight matrix that quantization converts; everything else (norms,
 // biases, rope_freqs, any 1-D tensor) is copied unchanged.
 bool is_quantizable(const std::string &name, uint32_t n_dims);
+// Whether the recipe changes this tensor's type at all (experts_only recipes leave every
+// tensor but the 3-D *_exps matrices as they are).
+bool recipe_applies(const Recipe &recipe, const std::string &name, uint32_t n_dims);
 
 // The block index N of a "blk.N." tensor name, or -1.
 int block_index(const std::string &name);

@@ -130,6 +130,12 @@ TEST_CASE("detection recognises each family by its markers", "[chat]") {
         {"{{ 'GPT4 Correct ' + message['role'] | title + ': ' + content + '<|end_of_turn|>' }}", "openchat"},
         {"{{ '<|start_of_role|>' + message['role'] + '<|end_of_role|>' }}", "granite"},
         {"{{ '<|user|>\\n' + message['content'] + '<|endoftext|>' }}{{ '<|assistant|>\\n' }}", "zephyr"},
+        // Qwen3: chatml whose assistant turns may hold a reasoning block (llama.cpp renders chatml)
+        {"{{ '<|im_start|>' + message.role + '\\n' }}{% if reasoning_content %}{{ '<think>\\n' + reasoning_content + "
+         "'\\n</think>\\n\\n' }}{% endif %}{{ content + '<|im_end|>\\n' }}",
+         "chatml"},
+        {"{{ '<|start|>' + message.role + '<|channel|>final<|message|>' + message.content + '<|end|>' }}", "gpt-oss"},
+        {"{{ '<|' + message['role'] + '|>\\n' + message['content'] + '<|end|>\\n' }}{{ '<|assistant|>\\n' }}", "phi3"},
     };
     for (const auto &[source, name] : cases) {
         INFO(source);

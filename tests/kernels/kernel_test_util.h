@@ -15,7 +15,8 @@ namespace ember::test {
 inline std::vector<TensorType> weight_types() {
     return {TensorType::F32,  TensorType::F16,  TensorType::BF16, TensorType::Q4_0,   TensorType::Q4_1,
             TensorType::Q5_0, TensorType::Q5_1, TensorType::Q8_0, TensorType::Q2_K,   TensorType::Q3_K,
-            TensorType::Q4_K, TensorType::Q5_K, TensorType::Q6_K, TensorType::IQ4_NL, TensorType::IQ4_XS};
+            TensorType::Q4_K, TensorType::Q5_K, TensorType::Q6_K, TensorType::IQ4_NL, TensorType::IQ4_XS,
+            TensorType::MXFP4};
 }
 
 // n floats ~ N(0, 1) with a per-32 scale drawn from [0.05, 4], so blocks differ in range.

@@ -10,7 +10,6 @@
 #include <cstring>
 #include <fstream>
 #include <nlohmann/json.hpp>
-#include <set>
 #include <string>
 #include <vector>
 
@@ -77,12 +76,6 @@ int32_t argmax(const float *x, int32_t n) {
     return best;
 }
 
-// The fixtures of architectures Ember does not run yet: each must be refused as unsupported
-// (a clear error, not wrong logits) until its module lands and it leaves this list.
-const std::set<std::string> kPendingArchitectures = {
-    "archs/models/gpt-oss-F16.gguf",  "archs/models/gpt-oss-MXFP4.gguf",
-};
-
 // False when EMBER_ISA names a level this build or CPU cannot run: that run has nothing to test.
 bool isa_runnable() {
     const char *env = std::getenv("EMBER_ISA");
@@ -113,18 +106,6 @@ TEST_CASE("logits and greedy continuations match llama.cpp", "[conformance]") {
         const std::string model_path = c["model"].get<std::string>();
         const std::string prompt = c["prompt"].get<std::string>();
         INFO("ISA " << isa << ", model " << model_path << ", prompt " << prompt);
-        if (kPendingArchitectures.count(model_path)) {
-            bool unsupported = false;
-            try {
-                Model::load(test::shared_path(model_path));
-            } catch (const Error &e) {
-                unsupported = e.status() == EMBER_ERR_UNSUPPORTED;
-                INFO(e.what());
-            }
-            CHECK(unsupported);
-            std::printf("conformance %-8s %-40s %-28s not supported yet\n", isa.c_str(), model_path.c_str(), prompt.c_str());
-            continue;
-        }
         if (model_path != loaded_path) {
             model = Model::load(test::shared_path(model_path));
             loaded_path = model_path;

@@ -34,6 +34,7 @@ const TensorType kWeightTypes[] = {
     TensorType::F32,  TensorType::F16,  TensorType::BF16, TensorType::Q4_0, TensorType::Q4_1,
     TensorType::Q5_0, TensorType::Q5_1, TensorType::Q8_0, TensorType::Q2_K, TensorType::Q3_K,
     TensorType::Q4_K, TensorType::Q5_K, TensorType::Q6_K, TensorType::IQ4_NL, TensorType::IQ4_XS,
+    TensorType::MXFP4,
 };
 
 size_t row_bytes(TensorType type, int64_t n) {
@@ -247,6 +248,33 @@ TEST_CASE("legacy quantizers reproduce llama.cpp's bytes on every 2-D tensor") {
         }
         CHECK(compared >= 28);  // 4 layers x 7 matrices, plus embeddings/output
     }
+}
+
+TEST_CASE("MXFP4: llama.cpp's MXFP4_MOE experts of gpt-oss, byte for byte, and their exact values") {
+    const std::unique_ptr<gguf::File> f16 = gguf::File::open(test::shared_path("archs/models/gpt-oss-F16.gguf"));
+    const std::unique_ptr<gguf::File> mx = gguf::File::open(test::shared_path("archs/models/gpt-oss-MXFP4.gguf"));
+    int compared = 0;
+    for (const gguf::TensorInfo &t : mx->tensors()) {
+        if (t.type != TensorType::MXFP4) continue;
+        INFO(t.name);
+        const gguf::TensorInfo &src = f16->tensor(t.name);
+        REQUIRE(src.type == TensorType::F16);
+        const int64_t n_rows = static_cast<int64_t>(src.n_rows()), n = static_cast<int64_t>(src.ne[0]);
+        const std::vector<float> values = dequantize(TensorType::F16, src.data, n_rows * n);
+        const std::vector<uint8_t> ours = quantize_rows(TensorType::MXFP4, values.data(), n_rows, n);
+        REQUIRE(ours.size() == t.n_bytes);
+        CHECK(std::memcmp(ours.data(), t.data, ours.size()) == 0);
+        // Every value is a code times a power of two: the dequantized row re-quantizes to itself.
+        const std::vector<float> back = dequantize(TensorType::MXFP4, t.data, n_rows * n);
+        CHECK(quantize_rows(TensorType::MXFP4, back.data(), n_rows, n) == std::vector<uint8_t>(t.data, t.data + t.n_bytes));
+        ++compared;
+    }
+    CHECK(compared == 9);  // 3 layers x gate, up, down experts
+    // The exponent's scale at the ends of its range and in between.
+    CHECK(cpu::e8m0_to_fp32_half(0) == std::ldexp(1.0f, -128));
+    CHECK(cpu::e8m0_to_fp32_half(1) == std::ldexp(1.0f, -127));
+    CHECK(cpu::e8m0_to_fp32_half(127) == 0.5f);
+    CHECK(cpu::e8m0_to_fp32_half(254) == std::ldexp(1.0f, 126));
 }
 
 TEST_CASE("K-quant and IQ4 quantizers are at least as accurate as llama.cpp") {

@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstring>
 #include <memory>
 #include <string>
 #include <vector>
@@ -230,4 +231,26 @@ TEST_CASE("already quantized input is refused unless requantizing is allowed", "
     } catch (const Error &e) {
         CHECK(e.status() == EMBER_ERR_INVALID_ARGUMENT);
     }
+}
+
+TEST_CASE("MXFP4_MOE reproduces llama.cpp's gpt-oss file: experts MXFP4, the rest unchanged", "[quantize]") {
+    quantize::QuantizeParams p;
+    p.input = test::shared_path("archs/models/gpt-oss-F16.gguf");
+    p.output = test::temp_dir("quantize_mxfp4") + "/gpt-oss-MXFP4.gguf";
+    p.type = "MXFP4_MOE";
+    quantize::quantize_model(p);
+    const std::unique_ptr<gguf::File> ours = gguf::File::open(p.output);
+    const std::unique_ptr<gguf::File> theirs = gguf::File::open(test::shared_path("archs/models/gpt-oss-MXFP4.gguf"));
+    CHECK(ours->get_u32("general.file_type") == theirs->get_u32("general.file_type"));
+    REQUIRE(ours->tensors().size() == theirs->tensors().size());
+    int mxfp4 = 0;
+    for (const gguf::TensorInfo &t : theirs->tensors()) {
+        INFO(t.name);
+        const gguf::TensorInfo &o = ours->tensor(t.name);
+        CHECK(o.type == t.type);
+        REQUIRE(o.n_bytes == t.n_bytes);
+        CHECK(std::memcmp(o.data, t.data, t.n_bytes) == 0);
+        mxfp4 += t.type == TensorType::MXFP4;
+    }
+    CHECK(mxfp4 == 9);
 }

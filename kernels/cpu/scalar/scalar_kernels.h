@@ -114,6 +114,16 @@ void dequantize_row_iq4_xs(const void *src, float *dst, int64_t n);
 void quantize_row_iq4_xs(const float *src, void *dst, int64_t n, const float *importance);
 void vec_dot_iq4_xs_q8_k(int64_t n, float *out, const void *weights, const void *activations);
 
+// ---- MXFP4 (quants_mxfp4.cpp) ----
+// The E2M1 values doubled: 0, ±0.5, ±1, ±1.5, ±2, ±3, ±4, ±6 as 0, ±1, ... ±12.
+extern const int8_t kMxfp4Values[16];
+// The exponent puts the block's largest magnitude in [4, 8) times the half scale (the top
+// code is 12), each value takes the nearest code (the first on a tie), as llama.cpp's
+// reference quantizer; `importance` is not used (the format has no scale to fit).
+void dequantize_row_mxfp4(const void *src, float *dst, int64_t n);
+void quantize_row_mxfp4(const float *src, void *dst, int64_t n, const float *importance);
+void vec_dot_mxfp4_q8_0(int64_t n, float *out, const void *weights, const void *activations);
+
 // ---- K-quant scale packing, shared with SIMD paths ----
 // Q4_K / Q5_K: sub-block j (0..7) of the 12 packed bytes -> 6-bit scale and 6-bit min.
 inline void unpack_scale_min_k4(int j, const uint8_t *packed, uint8_t *scale, uint8_t *min) {

@@ -88,6 +88,20 @@ inline float score(float dot, const AttentionParams &a, float mask) {
     return dot * a.scale + mask;
 }
 
+// An attention sink (gpt-oss): one more logit in the softmax, with no value. As llama.cpp,
+// after the cells: if it exceeds the running maximum the accumulator and the sum are rescaled
+// to it and it adds 1, else it adds e^(sink - M).
+inline void add_sink(const float *sink, float running_max, float &sum, float *acc, int64_t hd) {
+    if (!sink) return;
+    if (*sink > running_max) {
+        const float rescale = std::exp(running_max - *sink);
+        for (int64_t i = 0; i < hd; ++i) acc[i] *= rescale;
+        sum = sum * rescale + 1.0f;
+    } else {
+        sum += std::exp(*sink - running_max);
+    }
+}
+
 // Scratch of one thread.
 struct Scratch {
     std::vector<float> keys, values;  // one KV head's cached rows as float: [n_kv][head_dim]
@@ -106,8 +120,8 @@ void round_row_to_half(float *x, uint16_t *tmp, int64_t n) {
 
 // Row by row: every visible cell updates M, S and the accumulator in turn.
 EMBER_FMA_CLONES
-void attend_row_by_row(const AttentionParams &a, bool half, int64_t n_kv, const float *q, const float *mask, Scratch &w,
-                       float *out) {
+void attend_row_by_row(const AttentionParams &a, bool half, int64_t n_kv, const float *q, const float *mask,
+                       const float *sink, Scratch &w, float *out) {
     const int64_t hd = a.head_dim;
     float *qr = w.q.data(), *acc = w.acc.data();
     uint16_t *acc_half = w.acc_half.data();
@@ -133,6 +147,7 @@ void attend_row_by_row(const AttentionParams &a, bool half, int64_t n_kv, const 
         if (half) round_row_to_half(acc, acc_half, hd);
         sum = sum * rescale + weight;
     }
+    add_sink(sink, running_max, sum, acc, hd);
     const float inv = sum == 0.0f ? 0.0f : 1.0f / sum;
     for (int64_t i = 0; i < hd; ++i) out[i] = acc[i] * inv;
 }
@@ -155,7 +170,8 @@ template <int64_t width>
 // Tiled: per block of kTile cells, the scores, one rescale to the block's maximum, the
 // exponentials and their sum, then the weighted values (all in F32).
 EMBER_FMA_CLONES
-void attend_tiled(const AttentionParams &a, int64_t n_kv, const float *q, const float *mask, Scratch &w, float *out) {
+void attend_tiled(const AttentionParams &a, int64_t n_kv, const float *q, const float *mask, const float *sink, Scratch &w,
+                  float *out) {
     const int64_t hd = a.head_dim;
     float *acc = w.acc.data(), *scores = w.scores.data();
     std::fill(acc, acc + hd, 0.0f);
@@ -200,6 +216,7 @@ void attend_tiled(const AttentionParams &a, int64_t n_kv, const float *q, const 
         else
             add_weighted_rows<kLanes>(scores, vals, n, hd, acc);
     }
+    add_sink(sink, running_max, sum, acc, hd);
     const float inv = sum == 0.0f ? 0.0f : 1.0f / sum;
     for (int64_t i = 0; i < hd; ++i) out[i] = acc[i] * inv;
 }
@@ -223,7 +240,7 @@ void store_kv(const KvLayer &kv, int64_t n_embd_kv, const float *k, const float 
 }
 
 void attention(const AttentionParams &a, const KvLayer &kv, int64_t n_kv, const float *mask, const float *q,
-               float *out, int64_t n_tokens, int n_threads) {
+               float *out, int64_t n_tokens, int n_threads, const float *sinks) {
     const int64_t hd = a.head_dim, n_cols = a.n_head * hd;
     const int64_t group = a.n_head / a.n_head_kv;  // query heads per KV head
     const bool tiled = n_tokens >= kTile && hd % kLanes == 0;
@@ -249,10 +266,11 @@ void attention(const AttentionParams &a, const KvLayer &kv, int64_t n_kv, const 
             for (int64_t t = 0; t < n_tokens; ++t) {
                 const float *qt = q + t * n_cols + h * hd;
                 float *ot = out + t * n_cols + h * hd;
+                const float *sink = sinks ? sinks + h : nullptr;
                 if (tiled)
-                    attend_tiled(a, n_kv, qt, mask + t * n_kv, w, ot);
+                    attend_tiled(a, n_kv, qt, mask + t * n_kv, sink, w, ot);
                 else
-                    attend_row_by_row(a, half, n_kv, qt, mask + t * n_kv, w, ot);
+                    attend_row_by_row(a, half, n_kv, qt, mask + t * n_kv, sink, w, ot);
             }
         }
     }

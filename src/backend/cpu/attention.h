@@ -29,7 +29,8 @@ void store_kv(const KvLayer &kv, int64_t n_embd_kv, const float *k, const float 
               int64_t n_tokens);
 
 // q, out: [n_tokens][n_head*head_dim]; mask: [n_tokens][n_kv] over cells [0, n_kv).
+// sinks: [n_head] logits each head's softmax also counts (nullable).
 void attention(const AttentionParams &a, const KvLayer &kv, int64_t n_kv, const float *mask, const float *q,
-               float *out, int64_t n_tokens, int n_threads);
+               float *out, int64_t n_tokens, int n_threads, const float *sinks = nullptr);
 
 }  // namespace ember::backend

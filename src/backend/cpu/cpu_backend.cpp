@@ -85,7 +85,8 @@ void run_node(const Graph &g, const Node &n, const ComputeContext &ctx) {
         }
         case OpType::Attention: {
             const int64_t n_kv = g.node(n.src[1]).n_cols;
-            attention(n.attn, ctx.kv->at(static_cast<size_t>(n.layer)), n_kv, in(1), in(0), out, rows, n_threads);
+            attention(n.attn, ctx.kv->at(static_cast<size_t>(n.layer)), n_kv, in(1), in(0), out, rows, n_threads,
+                      n.weight ? n.weight->f32() : nullptr);
             break;
         }
         case OpType::Glu: {

@@ -25,12 +25,20 @@ void rope_table(const RopeParams &p, const float *freq_factors, int32_t pos, std
     const int64_t half = p.n_rot / 2;
     cs.resize(static_cast<size_t>(2 * half));
     const float theta_scale = std::pow(p.freq_base, -2.0f / static_cast<float>(p.n_rot));
+    float mscale = p.attn_factor;
+    if (p.ext_factor != 0.0f) mscale *= 1.0f + 0.1f * std::log(1.0f / p.freq_scale);
     float theta = static_cast<float>(pos);
     for (int64_t i = 0; i < half; ++i) {
         const float ff = freq_factors != nullptr ? freq_factors[i] : 1.0f;
-        const float angle = p.freq_scale * (theta / ff);
-        cs[static_cast<size_t>(2 * i)] = std::cos(angle) * p.attn_factor;
-        cs[static_cast<size_t>(2 * i + 1)] = std::sin(angle) * p.attn_factor;
+        const float extrap = theta / ff;
+        float angle = p.freq_scale * extrap;
+        if (p.ext_factor != 0.0f) {  // YaRN: blend towards the unscaled angle for the fast pairs
+            const float y = (static_cast<float>(i) - p.corr_dims[0]) / std::max(0.001f, p.corr_dims[1] - p.corr_dims[0]);
+            const float mix = (1.0f - std::min(1.0f, std::max(0.0f, y))) * p.ext_factor;
+            angle = angle * (1.0f - mix) + extrap * mix;
+        }
+        cs[static_cast<size_t>(2 * i)] = std::cos(angle) * mscale;
+        cs[static_cast<size_t>(2 * i + 1)] = std::sin(angle) * mscale;
         theta *= theta_scale;
     }
 }
@@ -111,6 +119,13 @@ void glu_row(Activation act, const float *gate, const float *up, float *out, int
     switch (act) {
         case Activation::Silu: swiglu_row(gate, up, out, n); return;
         case Activation::GeluTanh: geglu_row(gate, up, out, n); return;
+        case Activation::SwigluOai:
+            for (int64_t i = 0; i < n; ++i) {
+                const float g = std::min(gate[i], 7.0f);
+                const float u = std::min(std::max(up[i], -7.0f), 7.0f);
+                out[i] = g / (1.0f + std::exp(1.702f * (0.0f - g))) * (u + 1.0f);
+            }
+            return;
     }
 }
 

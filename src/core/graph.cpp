@@ -35,6 +35,7 @@ const char *input_name(InputKind kind) {
         case InputKind::Mask: return "mask";
         case InputKind::OutputRows: return "output_rows";
         case InputKind::MaskSwa: return "mask_swa";
+        case InputKind::KvCellsSwa: return "kv_cells_swa";
     }
     return "?";
 }

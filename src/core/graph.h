@@ -51,9 +51,10 @@ enum class InputKind {
     KvCells,     // [n_tokens] the KV cell each token's k/v go to
     Mask,        // [n_tokens][n_kv] 0 visible, -inf hidden
     OutputRows,  // [n_outputs] rows whose result is wanted
-    MaskSwa,     // [n_tokens][n_kv] as Mask, also hiding keys outside the sliding window
+    MaskSwa,     // [n_tokens][n_kv_swa] the sliding-window layers' mask, over their own cache
+    KvCellsSwa,  // [n_tokens] the cell of each token in the sliding-window layers' cache
 };
-constexpr int kInputKinds = 6;
+constexpr int kInputKinds = 7;
 const char *input_name(InputKind kind);
 
 enum class Activation {

@@ -73,7 +73,8 @@ struct BuildInput {
     int64_t n_outputs = 0;    // rows that go through the output head (<= n_tokens)
     int64_t n_kv = 0;         // cells attended over (the mask's width)
     bool embeddings = false;  // stop at the final norm: [n_outputs][n_embd]
-    bool sliding_window = false;  // the model has local layers: bind InputKind::MaskSwa too
+    bool sliding_window = false;  // the model has local layers: bind MaskSwa and KvCellsSwa too
+    int64_t n_kv_swa = 0;         // cells of the local layers' cache attended over
     int64_t n_ctx_per_seq = 0;    // the session's context per sequence (LongRoPE picks its factors by it)
 };
 

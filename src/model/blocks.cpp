@@ -80,7 +80,10 @@ DecoderInputs decoder_inputs(Graph &g, const BuildInput &in) {
     io.cells = g.input(InputKind::KvCells, 1, in.n_tokens);
     io.mask = g.input(InputKind::Mask, in.n_kv, in.n_tokens);
     io.output_rows = g.input(InputKind::OutputRows, 1, in.n_outputs);
-    if (in.sliding_window) io.mask_swa = g.input(InputKind::MaskSwa, in.n_kv, in.n_tokens);
+    if (in.sliding_window) {
+        io.mask_swa = g.input(InputKind::MaskSwa, in.n_kv_swa, in.n_tokens);
+        io.cells_swa = g.input(InputKind::KvCellsSwa, 1, in.n_tokens);
+    }
     io.n_ctx_per_seq = in.n_ctx_per_seq;
     return io;
 }
@@ -131,7 +134,7 @@ NodeId attention_block(Graph &g, const Hparams &hp, const std::vector<Tensor> &l
     if (hp.query_scale > 0.0f) q = g.scale(q, hp.query_scale);
 
     // Causal attention over this sequence's cached tokens, this batch's k/v included.
-    const NodeId stored = g.store_kv(il, k, v, in.cells);
+    const NodeId stored = g.store_kv(il, k, v, local ? in.cells_swa : in.cells);
     AttentionParams att;
     att.n_head = hp.n_head;
     att.n_head_kv = hp.n_head_kv;

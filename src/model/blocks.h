@@ -50,7 +50,7 @@ std::vector<TensorDef> decoder_tensors(bool biases);
 // The graph inputs of one micro-batch.
 struct DecoderInputs {
     NodeId tokens, positions, cells, mask, output_rows;
-    NodeId mask_swa = -1;      // the sliding-window mask, where the model has local layers
+    NodeId mask_swa = -1, cells_swa = -1;  // the local layers' mask and cells (their own cache)
     int64_t n_ctx_per_seq = 0;
 };
 DecoderInputs decoder_inputs(Graph &g, const BuildInput &in);

@@ -9,6 +9,11 @@
 
 namespace ember::model {
 
+uint32_t swa_cache_cells(uint32_t n_ctx, uint32_t window, uint32_t n_seq_max, uint32_t n_ubatch) {
+    const uint64_t n = static_cast<uint64_t>(window) * n_seq_max + n_ubatch;
+    return static_cast<uint32_t>(std::min<uint64_t>(n, n_ctx));
+}
+
 KvCache::KvCache(const std::vector<backend::Backend *> &layer_backends, uint32_t n_embd_kv, uint32_t n_cells,
                  uint32_t n_seq_max, TensorType type)
     : n_layer_(static_cast<uint32_t>(layer_backends.size())),
@@ -94,6 +99,18 @@ void KvCache::build_mask(const int32_t *pos, const int32_t *seq, int64_t n_token
     }
 }
 
+void KvCache::prune_outside_window(int32_t window, std::vector<int32_t> &floor) {
+    for (uint32_t s = 0; s < n_seq_max_; ++s) {
+        const int32_t top = seq_pos_max(static_cast<int32_t>(s));
+        if (top < 0) continue;
+        const int32_t keep_from = top - window + 1;  // a query at top + 1 or later sees only these
+        const uint64_t bit = uint64_t{1} << s;
+        for (Cell &cell : cells_)
+            if ((cell.seqs & bit) && cell.pos < keep_from) drop(cell, bit);
+        floor[s] = std::max(floor[s], keep_from);
+    }
+}
+
 void KvCache::seq_rm(int32_t seq, int32_t p0, int32_t p1) {
     check_seq(seq, true);
     if (p0 < 0) p0 = 0;
@@ -137,6 +154,13 @@ int32_t KvCache::seq_pos_min(int32_t seq) const {
     for (const Cell &cell : cells_)
         if ((cell.seqs >> seq & 1) && (p < 0 || cell.pos < p)) p = cell.pos;
     return p;
+}
+
+uint32_t KvCache::seq_count(int32_t seq, int32_t p0, int32_t p1) const {
+    check_seq(seq, false);
+    uint32_t n = 0;
+    for (const Cell &cell : cells_) n += (cell.seqs >> seq & 1) && cell.pos >= p0 && cell.pos < p1;
+    return n;
 }
 
 // State layout (native endianness; a snapshot is for the same build and model):

@@ -17,6 +17,10 @@ namespace ember::model {
 
 constexpr int kMaxSequences = 64;
 
+// Cells of the sliding-window layers' cache: each sequence's last window positions plus one
+// micro-batch (never more than the context).
+uint32_t swa_cache_cells(uint32_t n_ctx, uint32_t window, uint32_t n_seq_max, uint32_t n_ubatch);
+
 class KvCache {
 public:
     // One layer per entry of layer_backends (where its rows live), each n_cells rows of
@@ -50,6 +54,11 @@ public:
     // Each layer's K and V rows as its backend addresses them (StoreKv and Attention).
     const std::vector<backend::KvLayer> &layers() const { return views_; }
 
+    // Drops, for every sequence, the cells no later query can see through a sliding window
+    // of `window` positions (pos <= the sequence's highest position - window); `floor[s]`
+    // rises to the lowest position sequence s still holds completely.
+    void prune_outside_window(int32_t window, std::vector<int32_t> &floor);
+
     // Sequence editing; p1 < 0 means "to the end". seq < 0 means every sequence.
     void seq_rm(int32_t seq, int32_t p0, int32_t p1);          // drop positions [p0, p1)
     void seq_cp(int32_t src, int32_t dst, int32_t p0, int32_t p1);  // dst also owns src's [p0, p1)
@@ -57,6 +66,7 @@ public:
     void clear();
     int32_t seq_pos_max(int32_t seq) const;                     // -1 if the sequence is empty
     int32_t seq_pos_min(int32_t seq) const;                     // -1 if the sequence is empty
+    uint32_t seq_count(int32_t seq, int32_t p0, int32_t p1) const;  // cells of seq in [p0, p1)
 
     // Snapshot of the used cells (positions, sequences and K/V rows) for session state.
     void write_state(std::vector<uint8_t> &out) const;

@@ -39,23 +39,29 @@ MemoryEstimate estimate_memory(const gguf::ShardedModel &files, const MemoryEsti
     e.weights_cpu = on(w.bytes, kCpuBackend);
     e.weights_gpu = on(w.bytes, kDeviceBackend);
 
+    // Sliding-window layers keep only each sequence's window plus a micro-batch.
     const uint32_t n_cells = static_cast<uint32_t>(e.n_ctx);
-    const uint64_t kv_layer = model::KvCache::layer_bytes(hp.n_embd_kv(), n_cells, params.kv_type);
-    for (int b : placement.layers) (b == kDeviceBackend ? e.kv_gpu : e.kv_cpu) += kv_layer;
+    const int64_t n_ub = static_cast<int64_t>(std::min<uint64_t>(params.n_batch, e.n_ctx));
+    const uint32_t n_cells_swa =
+        hp.has_swa() ? model::swa_cache_cells(n_cells, hp.n_swa, 1, static_cast<uint32_t>(n_ub)) : 0;
+    for (uint32_t il = 0; il < hp.n_layer; ++il) {
+        const uint64_t kv_layer =
+            model::KvCache::layer_bytes(hp.n_embd_kv(), hp.is_swa(il) ? n_cells_swa : n_cells, params.kv_type);
+        (placement.layers[il] == kDeviceBackend ? e.kv_gpu : e.kv_cpu) += kv_layer;
+    }
 
     // One full micro-batch attending over the whole context, output for every row.
-    const int64_t n_ub = static_cast<int64_t>(std::min<uint64_t>(params.n_batch, e.n_ctx));
     model::BuildInput in;
     in.n_tokens = n_ub;
     in.n_outputs = n_ub;
     in.n_kv = static_cast<int64_t>(e.n_ctx);
     in.sliding_window = hp.has_swa();
+    in.n_kv_swa = n_cells_swa;
     in.n_ctx_per_seq = static_cast<int64_t>(e.n_ctx);
     Graph g;
     g.finish(hp.arch->build(g, hp, w, in));
     g.schedule(placement);
-    const uint64_t n_masks = in.sliding_window ? 2 : 1;
-    e.compute_cpu = g.arena_bytes(kCpuBackend) + 4ull * static_cast<uint64_t>(n_ub) * (n_masks * e.n_ctx + hp.n_vocab);
+    e.compute_cpu = g.arena_bytes(kCpuBackend) + 4ull * static_cast<uint64_t>(n_ub) * (e.n_ctx + n_cells_swa + hp.n_vocab);
     e.compute_gpu = g.arena_bytes(kDeviceBackend);
     return e;
 }

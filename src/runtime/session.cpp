@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cstring>
 #include <fstream>
+#include <limits>
 #include <thread>
 
 #include "core/error.h"
@@ -16,15 +17,34 @@ uint32_t context_size(const Model &model, const SessionParams &p) {
     return p.n_ctx ? p.n_ctx : model.n_ctx_train();
 }
 
+// The backends of the global (local = false) or the sliding-window layers, in layer order.
+std::vector<backend::Backend *> layers_of(const Model &model, bool local) {
+    std::vector<backend::Backend *> out;
+    const std::vector<backend::Backend *> all = model.layer_backends();
+    for (uint32_t il = 0; il < all.size(); ++il)
+        if (model.hparams().is_swa(il) == local) out.push_back(all[il]);
+    return out;
+}
+
 }  // namespace
 
 Session::Session(const Model &model, const SessionParams &params)
     : model_(model),
       params_(params),
-      kv_(model.layer_backends(), model.hparams().n_embd_kv(), context_size(model, params), params.n_seq_max,
+      kv_(layers_of(model, false), model.hparams().n_embd_kv(), context_size(model, params), params.n_seq_max,
           params.kv_type),
       scheduler_(model.backends()) {
     if (params_.n_ubatch == 0) fail(EMBER_ERR_INVALID_ARGUMENT, "n_ubatch must be > 0");
+    const model::Hparams &hp = model.hparams();
+    if (hp.has_swa()) {
+        const uint32_t cells = model::swa_cache_cells(kv_.n_cells(), hp.n_swa, params.n_seq_max, params_.n_ubatch);
+        kv_swa_ = std::make_unique<model::KvCache>(layers_of(model, true), hp.n_embd_kv(), cells, params.n_seq_max,
+                                                   params.kv_type);
+        swa_floor_.assign(params.n_seq_max, std::numeric_limits<int32_t>::min());
+    }
+    size_t global = 0, local = 0;
+    for (uint32_t il = 0; il < hp.n_layer; ++il)
+        layer_views_.push_back(hp.is_swa(il) ? kv_swa_->layers()[local++] : kv_.layers()[global++]);
     if (params_.n_threads <= 0) params_.n_threads = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
     if (!params_.embeddings && params_.pooling != Pooling::None)
         fail(EMBER_ERR_INVALID_ARGUMENT, "pooling needs embeddings mode");
@@ -76,24 +96,33 @@ ember_status Session::decode(const Batch &batch) {
     // From here on the previous outputs are being overwritten: a decode that does not finish
     // (aborted, or an error thrown by a backend) takes its cells out of the cache again and
     // leaves no outputs, so nothing stale or half-written can be read.
-    std::vector<int32_t> placed;  // every cell this decode took
+    std::vector<int32_t> placed, placed_swa;  // every cell this decode took, in each cache
     struct Unfinished {
         Session &s;
-        std::vector<int32_t> &placed;
+        std::vector<int32_t> &placed, &placed_swa;
         bool done = false;
         ~Unfinished() {
             if (done) return;
             s.kv_.release(placed);
+            if (s.kv_swa_) s.kv_swa_->release(placed_swa);
             s.discard_outputs();
         }
-    } unfinished{*this, placed};
-    std::vector<int32_t> cells, out_rows;
+    } unfinished{*this, placed, placed_swa};
+    std::vector<int32_t> cells, cells_swa, out_rows;
     for (int64_t start = 0; start < n; start += params_.n_ubatch) {
         const int64_t len = std::min<int64_t>(params_.n_ubatch, n - start);
         const int32_t *pos = batch.positions.data() + start;
         const int32_t *seq = batch.seq_ids.data() + start;
+        if (kv_swa_) check_window_history(pos, seq, len);
         if (!kv_.place(pos, seq, len, cells)) return EMBER_ERR_CONTEXT_FULL;  // cannot happen after the check above
         placed.insert(placed.end(), cells.begin(), cells.end());
+        if (kv_swa_) {
+            // Room for this micro-batch: drop what no later window can see.
+            if (kv_swa_->n_free() < static_cast<uint32_t>(len))
+                kv_swa_->prune_outside_window(static_cast<int32_t>(hp.n_swa), swa_floor_);
+            if (!kv_swa_->place(pos, seq, len, cells_swa)) return EMBER_ERR_CONTEXT_FULL;
+            placed_swa.insert(placed_swa.end(), cells_swa.begin(), cells_swa.end());
+        }
 
         out_rows.clear();
         for (int64_t i = 0; i < len; ++i)
@@ -108,24 +137,22 @@ ember_status Session::decode(const Batch &batch) {
         in.n_outputs = static_cast<int64_t>(out_rows.size());
         kv_.build_mask(pos, seq, len, mask_, in.n_kv);
         in.embeddings = params_.embeddings;
-        in.sliding_window = hp.has_swa();
+        in.sliding_window = kv_swa_ != nullptr;
         in.n_ctx_per_seq = static_cast<int64_t>(kv_.n_cells() / std::max<uint32_t>(1, kv_.n_seq_max()));
-        if (in.sliding_window) {
-            int64_t n_kv_swa = 0;
-            kv_.build_mask(pos, seq, len, mask_swa_, n_kv_swa, static_cast<int32_t>(hp.n_swa));
-        }
+        if (kv_swa_) kv_swa_->build_mask(pos, seq, len, mask_swa_, in.n_kv_swa, static_cast<int32_t>(hp.n_swa));
         GraphInputs inputs;
         inputs.data[static_cast<int>(InputKind::Tokens)] = batch.tokens.data() + start;
         inputs.data[static_cast<int>(InputKind::Positions)] = pos;
         inputs.data[static_cast<int>(InputKind::KvCells)] = cells.data();
         inputs.data[static_cast<int>(InputKind::Mask)] = mask_.data();
         inputs.data[static_cast<int>(InputKind::MaskSwa)] = mask_swa_.data();
+        inputs.data[static_cast<int>(InputKind::KvCellsSwa)] = cells_swa.data();
         inputs.data[static_cast<int>(InputKind::OutputRows)] = out_rows.data();
 
         Graph graph;
         graph.finish(model_.arch().build(graph, hp, model_.weights(), in));
         graph.schedule(model_.placement());
-        if (!scheduler_.run(graph, inputs, kv_.layers(), params_.n_threads, should_abort_)) return EMBER_ERR_ABORTED;
+        if (!scheduler_.run(graph, inputs, layer_views_, params_.n_threads, should_abort_)) return EMBER_ERR_ABORTED;
         if (any_output) {
             const int32_t first = row_to_output_[static_cast<size_t>(start + out_rows[0])];
             scheduler_.read_output(graph, outputs_.data() + static_cast<size_t>(first) * static_cast<size_t>(output_width_),
@@ -135,6 +162,58 @@ ember_status Session::decode(const Batch &batch) {
     if (pooled) pool_embeddings(batch);
     unfinished.done = true;
     return EMBER_OK;
+}
+
+void Session::check_window_history(const int32_t *pos, const int32_t *seq, int64_t n_tokens) const {
+    const int32_t window = static_cast<int32_t>(model_.hparams().n_swa);
+    // Each sequence's lowest position in the micro-batch needs the most history.
+    std::vector<int32_t> lowest(kv_.n_seq_max(), std::numeric_limits<int32_t>::max());
+    for (int64_t t = 0; t < n_tokens; ++t) lowest[static_cast<size_t>(seq[t])] = std::min(lowest[static_cast<size_t>(seq[t])], pos[t]);
+    for (int32_t s = 0; s < static_cast<int32_t>(lowest.size()); ++s) {
+        const int32_t p = lowest[static_cast<size_t>(s)], floor = swa_floor_[static_cast<size_t>(s)];
+        if (p == std::numeric_limits<int32_t>::max()) continue;
+        const int32_t from = p - window + 1;
+        // Above the floor nothing was pruned; below it the window cache holds a subset of the
+        // global cells, so equal counts mean nothing in the window is missing.
+        if (from >= floor || kv_.seq_count(s, from, p) == kv_swa_->seq_count(s, from, p)) continue;
+        fail(EMBER_ERR_INVALID_ARGUMENT,
+             "decode: sequence " + std::to_string(s) + " position " + std::to_string(p) +
+                 ": the sliding-window layers no longer hold positions below " + std::to_string(floor) +
+                 " (they keep the last " + std::to_string(window) + " of each sequence); remove the sequence from position " +
+                 std::to_string(std::max(0, from)) + " or earlier and decode it again");
+    }
+}
+
+void Session::seq_rm(int32_t seq, int32_t p0, int32_t p1) {
+    kv_.seq_rm(seq, p0, p1);
+    if (kv_swa_) kv_swa_->seq_rm(seq, p0, p1);
+}
+
+void Session::seq_cp(int32_t src, int32_t dst, int32_t p0, int32_t p1) {
+    kv_.seq_cp(src, dst, p0, p1);
+    if (!kv_swa_) return;
+    kv_swa_->seq_cp(src, dst, p0, p1);
+    // dst now holds src's cells, complete in kv_swa_ only from src's floor.
+    int32_t &floor = swa_floor_.at(static_cast<size_t>(dst));
+    floor = std::max(floor, swa_floor_.at(static_cast<size_t>(src)));
+}
+
+void Session::seq_keep(int32_t seq) {
+    kv_.seq_keep(seq);
+    if (kv_swa_) kv_swa_->seq_keep(seq);
+}
+
+void Session::clear() {
+    kv_.clear();
+    if (!kv_swa_) return;
+    kv_swa_->clear();
+    std::fill(swa_floor_.begin(), swa_floor_.end(), std::numeric_limits<int32_t>::min());
+}
+
+size_t Session::kv_bytes() const { return kv_.bytes() + (kv_swa_ ? kv_swa_->bytes() : 0); }
+
+size_t Session::kv_bytes_on(const backend::Backend &b) const {
+    return kv_.bytes_on(b) + (kv_swa_ ? kv_swa_->bytes_on(b) : 0);
 }
 
 void Session::discard_outputs() {
@@ -214,10 +293,12 @@ const float *Session::sequence_embeddings(int32_t seq_id) const {
 }
 
 // State: u32 magic, u32 version, then the outputs (i32 n_rows, i32 n_outputs, i32 width,
-// i32 row_to_output[n_rows], f32 outputs[n_outputs][width]), then the KV cache's own state.
+// i32 row_to_output[n_rows], f32 outputs[n_outputs][width]), then u64 bytes + the KV cache's
+// own state, then for a model with sliding-window layers i32 floor[n_seq_max] and u64 bytes +
+// their cache's state.
 namespace {
 constexpr uint32_t kSessionMagic = 0x53534d45;  // "EMSS"
-constexpr uint32_t kSessionVersion = 1;
+constexpr uint32_t kSessionVersion = 2;
 
 template <class T>
 void put(std::vector<uint8_t> &out, const T *p, size_t n) {
@@ -235,7 +316,18 @@ std::vector<uint8_t> Session::save_state() const {
     put(out, dims, 3);
     put(out, row_to_output_.data(), row_to_output_.size());
     put(out, outputs_.data(), static_cast<size_t>(n_outputs_) * static_cast<size_t>(output_width_));
-    kv_.write_state(out);
+    auto put_cache = [&](const model::KvCache &kv) {
+        std::vector<uint8_t> blob;
+        kv.write_state(blob);
+        const uint64_t n = blob.size();
+        put(out, &n, 1);
+        put(out, blob.data(), blob.size());
+    };
+    put_cache(kv_);
+    if (kv_swa_) {
+        put(out, swa_floor_.data(), swa_floor_.size());
+        put_cache(*kv_swa_);
+    }
     return out;
 }
 
@@ -262,7 +354,37 @@ void Session::load_state(const uint8_t *data, size_t size) {
         if (r < -1 || r >= dims[1]) fail(EMBER_ERR_BAD_FORMAT, "session state has an invalid output row");
     std::vector<float> outputs(static_cast<size_t>(dims[1]) * static_cast<size_t>(dims[2]));
     take(outputs.data(), outputs.size() * sizeof(float));
-    kv_.read_state(data + at, size - at);  // validates before changing anything
+    auto take_cache = [&](size_t *offset, size_t *bytes) {
+        uint64_t n = 0;
+        take(&n, sizeof n);
+        if (n > size - at) fail(EMBER_ERR_BAD_FORMAT, "session state is truncated");
+        *offset = at;
+        *bytes = static_cast<size_t>(n);
+        at += static_cast<size_t>(n);
+    };
+    size_t kv_at = 0, kv_size = 0, swa_at = 0, swa_size = 0;
+    take_cache(&kv_at, &kv_size);
+    std::vector<int32_t> floors(swa_floor_.size());
+    if (kv_swa_) {
+        take(floors.data(), floors.size() * sizeof(int32_t));
+        take_cache(&swa_at, &swa_size);
+    }
+    if (at != size) fail(EMBER_ERR_BAD_FORMAT, "session state has trailing bytes (another model or context shape?)");
+    // Each cache validates before changing anything; if the second refuses, the first is put back.
+    if (kv_swa_) {
+        std::vector<uint8_t> before;
+        kv_swa_->write_state(before);
+        kv_swa_->read_state(data + swa_at, swa_size);
+        try {
+            kv_.read_state(data + kv_at, kv_size);
+        } catch (...) {
+            kv_swa_->read_state(before.data(), before.size());
+            throw;
+        }
+        swa_floor_ = std::move(floors);
+    } else {
+        kv_.read_state(data + kv_at, kv_size);
+    }
     row_to_output_ = std::move(rows);
     outputs_ = std::move(outputs);
     n_outputs_ = dims[1];

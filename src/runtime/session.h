@@ -4,6 +4,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -49,11 +50,12 @@ public:
     const float *sequence_embeddings(int32_t seq_id) const;
     int32_t n_outputs() const { return n_outputs_; }
 
-    // KV cache editing (p1 < 0: to the end; seq < 0 in seq_rm: every sequence).
-    void seq_rm(int32_t seq, int32_t p0, int32_t p1) { kv_.seq_rm(seq, p0, p1); }
-    void seq_cp(int32_t src, int32_t dst, int32_t p0, int32_t p1) { kv_.seq_cp(src, dst, p0, p1); }
-    void seq_keep(int32_t seq) { kv_.seq_keep(seq); }
-    void clear() { kv_.clear(); }
+    // KV cache editing (p1 < 0: to the end; seq < 0 in seq_rm: every sequence), on both
+    // caches where the model has sliding-window layers.
+    void seq_rm(int32_t seq, int32_t p0, int32_t p1);
+    void seq_cp(int32_t src, int32_t dst, int32_t p0, int32_t p1);
+    void seq_keep(int32_t seq);
+    void clear();
     int32_t seq_pos_max(int32_t seq) const { return kv_.seq_pos_max(seq); }
 
     // The KV cache and the last outputs, to restore later into a session of the same model
@@ -70,7 +72,13 @@ public:
     const Model &model() const { return model_; }
     const SessionParams &params() const { return params_; }
     uint32_t n_ctx() const { return kv_.n_cells(); }
+    // The cache of the global layers (every layer's cells, for a model without a sliding
+    // window), and that of the sliding-window layers (nullptr without any): it keeps each
+    // sequence's last window positions plus a micro-batch, not the whole context.
     const model::KvCache &kv_cache() const { return kv_; }
+    const model::KvCache *kv_cache_swa() const { return kv_swa_.get(); }
+    size_t kv_bytes() const;                               // both caches
+    size_t kv_bytes_on(const backend::Backend &b) const;   // both caches' layers on b
     // Bytes this session holds for computing on backend b (grown by decodes, never shrunk):
     // b's activation arena, plus on the CPU the attention mask of a micro-batch and the
     // outputs of the last decode. The KV cache is kv_cache().bytes_on(); matmul scratch
@@ -82,12 +90,19 @@ public:
 
 private:
     void check_batch(const Batch &batch) const;
+    // Throws when a token's window reaches below what the sliding-window cache still holds.
+    void check_window_history(const int32_t *pos, const int32_t *seq, int64_t n_tokens) const;
     void pool_embeddings(const Batch &batch);
     void discard_outputs();  // after a decode that did not finish: nothing may be read
 
     const Model &model_;
     SessionParams params_;
     model::KvCache kv_;
+    std::unique_ptr<model::KvCache> kv_swa_;
+    // Per sequence: kv_swa_ holds every cell kv_ holds at this position or above (cells below
+    // may have been pruned as outside any later window).
+    std::vector<int32_t> swa_floor_;
+    std::vector<backend::KvLayer> layer_views_;  // each layer's rows, in whichever cache holds them
     Scheduler scheduler_;
     std::function<bool()> should_abort_;
     std::vector<std::string> warnings_;

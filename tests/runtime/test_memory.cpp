@@ -72,7 +72,7 @@ TEST_CASE("KV cache and compute buffers match ember-gguf's estimate; weights are
         REQUIRE(session.decode(Batch::sequence(prompt, 0, 0, /*all_outputs=*/true)) == EMBER_OK);
         if (have_rss) read_rss(decoded);
 
-        const double kv = static_cast<double>(session.kv_cache().bytes());
+        const double kv = static_cast<double>(session.kv_bytes());
         const double compute = static_cast<double>(session.compute_bytes());
         std::printf("memory %-30s n_ctx %3u: weights %8.2f MB (file-backed RSS +%7.2f MB) | KV %6.2f MB (estimate %6.2f) | "
                     "compute %6.2f MB (estimate %6.2f) | anonymous RSS +%7.2f MB\n",

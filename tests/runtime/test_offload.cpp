@@ -223,6 +223,41 @@ TEST_CASE("sequences, KV editing and state work across the split", "[offload]") 
     }
 }
 
+TEST_CASE("with sliding-window layers too: the estimate equals the allocation on each side", "[offload][memory]") {
+    TestDevice device;
+    // n_ctx 96, micro-batches of 32: the window cache has 16 + 32 cells. The prompt's last
+    // micro-batch fills the context with every row's logits, the case the estimate describes.
+    for (const char *name : {"archs/models/gemma3-F32.gguf", "archs/models/gpt-oss-MXFP4.gguf"}) {
+        const std::string path = test::shared_path(name);
+        for (int32_t ngl : {0, 1, -1}) {
+            INFO(name << " -ngl " << ngl);
+            auto m = load(path, ngl);
+            MemoryEstimateParams ep;
+            ep.n_ctx = 96;
+            ep.n_batch = 32;
+            ep.n_gpu_layers = ngl;
+            const MemoryEstimate e = estimate_memory(m->files(), ep);
+            SessionParams sp;
+            sp.n_ctx = 96;
+            sp.n_ubatch = 32;
+            Session s(*m, sp);
+            REQUIRE(s.kv_cache_swa() != nullptr);
+            CHECK(s.kv_cache_swa()->n_cells() == 48);
+            std::vector<int32_t> prompt(96);
+            for (uint32_t i = 0; i < 96; ++i) prompt[i] = static_cast<int32_t>(1 + i * 7919u % (m->n_vocab() - 1));
+            REQUIRE(s.decode(Batch::sequence({prompt.begin(), prompt.begin() + 64}, 0, 0, false)) == EMBER_OK);
+            REQUIRE(s.decode(Batch::sequence({prompt.begin() + 64, prompt.end()}, 64, 0, true)) == EMBER_OK);
+            CHECK(m->weights().bytes.at(kCpuBackend) == e.weights_cpu);
+            CHECK(s.kv_bytes_on(*m->backends()[kCpuBackend]) == e.kv_cpu);
+            CHECK(s.compute_bytes(kCpuBackend) == e.compute_cpu);
+            if (m->device()) {
+                CHECK(s.kv_bytes_on(*m->device()) == e.kv_gpu);
+                CHECK(s.compute_bytes(kDeviceBackend) == e.compute_gpu);
+            }
+        }
+    }
+}
+
 TEST_CASE("the memory estimate equals what a session allocates on each side of the split", "[offload][memory]") {
     TestDevice device;
     for (const char *name : {"models/stories260K.gguf", "models/tiny-stories-F16.gguf"}) {
@@ -243,11 +278,11 @@ TEST_CASE("the memory estimate equals what a session allocates on each side of t
             for (uint32_t i = 0; i < n_ctx; ++i) prompt[i] = static_cast<int32_t>(1 + i * 7919u % (m->n_vocab() - 1));
             REQUIRE(s.decode(Batch::sequence(prompt, 0, 0, true)) == EMBER_OK);
             CHECK(m->weights().bytes.at(kCpuBackend) == e.weights_cpu);
-            CHECK(s.kv_cache().bytes_on(*m->backends()[kCpuBackend]) == e.kv_cpu);
+            CHECK(s.kv_bytes_on(*m->backends()[kCpuBackend]) == e.kv_cpu);
             CHECK(s.compute_bytes(kCpuBackend) == e.compute_cpu);
             if (m->device()) {
                 CHECK(m->weights().bytes.at(kDeviceBackend) == e.weights_gpu);
-                CHECK(s.kv_cache().bytes_on(*m->device()) == e.kv_gpu);
+                CHECK(s.kv_bytes_on(*m->device()) == e.kv_gpu);
                 CHECK(s.compute_bytes(kDeviceBackend) == e.compute_gpu);
             } else {
                 CHECK(e.weights_gpu + e.kv_gpu + e.compute_gpu == 0);

@@ -23,6 +23,8 @@ def run(*args, binary=False):
 models = sorted(glob.glob(os.path.join(SHARED, "models", "*.gguf")))
 check(len(models) >= 25, "shared models found")
 models += sorted(glob.glob(os.path.join(SHARED, "archs", "models", "*.gguf")))
+# Each architecture's default sliding-window period (phi3's window is ignored, as llama.cpp does).
+LOCAL_PERIOD = {"gemma2": 2, "gemma3": 6, "gpt-oss": 2}
 for path in models:
     name = os.path.basename(path)
     ref = gguf_py.read(path)
@@ -55,8 +57,16 @@ for path in models:
     n_head_kv = md.get(f"{arch}.attention.head_count_kv", n_head)
     head_dim = md.get(f"{arch}.attention.key_length", md[f"{arch}.embedding_length"] // n_head)
     mem = info["memory_estimate"]
-    check(mem["cpu"]["kv_cache"] == 2 * n_layer * md[f"{arch}.context_length"] * n_head_kv * head_dim * 2,
-          f"{name}: KV cache estimate")
+    # Sliding-window layers hold their window plus one 512-token micro-batch (capped by the
+    # context); without a window every layer holds the context.
+    ctx = md[f"{arch}.context_length"]
+    n_local = 0
+    if arch in LOCAL_PERIOD and md.get(f"{arch}.attention.sliding_window", 0):
+        period = md.get(f"{arch}.attention.sliding_window_pattern", LOCAL_PERIOD[arch])
+        n_local = sum(1 for i in range(n_layer) if period == 0 or i % period < period - 1)
+    swa_cells = min(ctx, md.get(f"{arch}.attention.sliding_window", 0) + 512)
+    kv_cells = (n_layer - n_local) * ctx + n_local * swa_cells
+    check(mem["cpu"]["kv_cache"] == 2 * kv_cells * n_head_kv * head_dim * 2, f"{name}: KV cache estimate")
     text = run("info", path)
     check(text.returncode == 0 and "memory estimate" in text.stdout, f"{name}: text info")
 

@@ -17,13 +17,14 @@ constexpr uint8_t kFlagEog = 1;
 
 // Texts that end a generation in common chat formats, whatever their ids.
 constexpr const char *kEndOfGenerationTexts[] = {
-    "<|eot_id|>", "<|im_end|>", "<|end|>", "<end_of_turn>", "<|endoftext|>", "<|eom_id|>", "<EOT>",
-    "_<EOT>", "<|end_of_text|>",
+    "<|eot_id|>", "<|im_end|>", "<|end|>", "<end_of_turn>", "<turn|>", "<|endoftext|>", "<|eom_id|>",
+    "<EOT>", "_<EOT>", "<|end_of_text|>",
     "<｜end▁of▁sentence｜>",  // DeepSeek's (fullwidth bars, U+2581 spaces; the source is UTF-8)
 };
 // Candidates for the end-of-turn token when the file names none, most specific first.
 constexpr const char *kEndOfTurnTexts[] = {
-    "<|eot_id|>", "<|im_end|>", "<|end|>", "<end_of_turn>", "<|endoftext|>", "<EOT>", "_<EOT>",
+    "<|eot_id|>", "<|im_end|>", "<|end|>", "<end_of_turn>", "<turn|>",  // <turn|>: Gemma 4
+    "<|endoftext|>", "<EOT>", "_<EOT>",
 };
 
 constexpr std::string_view kSpmSpace = "\xE2\x96\x81";  // "▁", SentencePiece's space
@@ -75,9 +76,11 @@ Vocab::Vocab(const gguf::File &file) {
         type_ = VocabType::Spm;
     } else if (model == "gpt2") {
         type_ = VocabType::Bpe;
+    } else if (model == "gemma4") {
+        type_ = VocabType::SpmBpe;
     } else {
         fail(EMBER_ERR_UNSUPPORTED, name + ": tokenizer model '" + model +
-                                        "' is not supported (expected 'llama' or 'gpt2')");
+                                        "' is not supported (expected 'llama', 'gpt2' or 'gemma4')");
     }
     load_tokens(file);
 
@@ -97,19 +100,22 @@ Vocab::Vocab(const gguf::File &file) {
             byte_tokens_[b] = find_token(text);
         }
     } else {
+        // SentencePiece pieces: "▁" for spaces, <0xNN> tokens for bytes. SpmBpe vocabularies
+        // (Gemma 4) ship merges instead of relying on scores.
+        if (type_ == VocabType::SpmBpe) load_merges(file);
         byte_tokens_.fill(-1);
-        spm_words_independent_ = true;
+        spm_words_independent_ = type_ == VocabType::Spm;
         for (int32_t id = 0; id < n_tokens(); ++id) {
             const std::string_view text = text_of(id);
             const int b = spm_byte_value(text);
             if (b >= 0 && byte_tokens_[b] < 0) byte_tokens_[b] = id;
-            if (has_space_after_text(text)) spm_words_independent_ = false;
+            if (spm_words_independent_ && has_space_after_text(text)) spm_words_independent_ = false;
         }
     }
 
     load_special_ids(file);
     const bool is_llama3 = ignore_merges_;
-    add_bos_ = file.get_bool_or("tokenizer.ggml.add_bos_token", type_ == VocabType::Spm || is_llama3);
+    add_bos_ = file.get_bool_or("tokenizer.ggml.add_bos_token", type_ != VocabType::Bpe || is_llama3);
     add_eos_ = file.get_bool_or("tokenizer.ggml.add_eos_token", false);
     add_space_prefix_ = file.get_bool_or("tokenizer.ggml.add_space_prefix", type_ == VocabType::Spm);
 
@@ -326,7 +332,7 @@ std::vector<int32_t> Vocab::tokenize(std::string_view text, bool add_special, bo
 }
 
 void Vocab::tokenize_text(std::string_view text, bool after_special, std::vector<int32_t> &out) const {
-    if (type_ == VocabType::Spm) {
+    if (type_ == VocabType::Spm || type_ == VocabType::SpmBpe) {
         std::string escaped;
         escaped.reserve(text.size() + text.size() / 4 + 3);
         if (add_space_prefix_ && after_special) escaped.append(kSpmSpace);
@@ -336,6 +342,12 @@ void Vocab::tokenize_text(std::string_view text, bool after_special, std::vector
             } else {
                 escaped.push_back(c);
             }
+        }
+        if (type_ == VocabType::SpmBpe) {
+            // Merges by rank over the whole text: the reference cuts no words first (its Gemma 4
+            // vectors join "▁" runs, newlines and punctuation exactly as the merges say).
+            bpe_tokenize_chars(*this, escaped, out);
+            return;
         }
         if (!spm_words_independent_) {
             spm_tokenize(*this, escaped, out);
@@ -375,7 +387,7 @@ void Vocab::append_piece(int32_t id, const DetokenizeOptions &options, Detokeniz
     case TokenType::Undefined:
         return;
     case TokenType::Byte:
-        if (type_ == VocabType::Spm) {
+        if (type_ != VocabType::Bpe) {
             const int b = spm_byte_value(text);
             if (b >= 0) {
                 out.push_back(static_cast<char>(b));

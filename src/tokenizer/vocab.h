@@ -1,7 +1,7 @@
 // A model's tokenizer as its GGUF metadata describes it (`tokenizer.ggml.*`): the token table,
-// the special ids, and text <-> token conversion for SentencePiece-style (`llama`) and
-// byte-level BPE (`gpt2`) vocabularies. A Vocab is immutable after loading; every method is
-// const and safe to call from several threads at once.
+// the special ids, and text <-> token conversion for SentencePiece-style (`llama`),
+// byte-level BPE (`gpt2`) and SentencePiece-style BPE (`gemma4`) vocabularies. A Vocab is
+// immutable after loading; every method is const and safe to call from several threads at once.
 #pragma once
 
 #include <array>
@@ -23,6 +23,9 @@ namespace ember::tokenizer {
 enum class VocabType {
     Spm,  // tokenizer.ggml.model = "llama": score-driven merges, "▁" for spaces, <0xNN> bytes
     Bpe,  // tokenizer.ggml.model = "gpt2": byte-level BPE with ranked merges
+    // tokenizer.ggml.model = "gemma4": ranked merges over characters of the whole text, "▁"
+    // for spaces and <0xNN> bytes for characters that are no token (no pre-tokenizer)
+    SpmBpe,
 };
 
 // tokenizer.ggml.token_type values.
@@ -116,8 +119,8 @@ public:
     };
     // The merge of two adjacent BPE tokens, or false if the pair never merges.
     bool find_merge(int32_t left, int32_t right, Merge &merge) const;
-    // The token of one input byte: <0xNN> for SentencePiece, the byte's mapped character for
-    // byte-level BPE; -1 when the vocabulary lacks it.
+    // The token of one input byte: <0xNN> for SentencePiece (and SpmBpe), the byte's mapped
+    // character for byte-level BPE; -1 when the vocabulary lacks it.
     int32_t byte_token(uint8_t byte) const { return byte_tokens_[byte]; }
     // Byte-level BPE: the whole word is looked up before merging (Llama 3).
     bool ignore_merges() const { return ignore_merges_; }

@@ -1,6 +1,8 @@
 // The Vocab API: metadata, special tokens, pieces, errors.
 #include <catch2/catch.hpp>
 
+#include <cstdio>
+
 #include "core/error.h"
 #include "gguf/gguf_file.h"
 #include "gguf/gguf_writer.h"
@@ -53,7 +55,88 @@ ember::gguf::Writer tiny_bpe_writer(const std::string &pre) {
     return w;
 }
 
+// A tiny SentencePiece-style BPE vocabulary ("gemma4"): <unk>, the 256 byte tokens, then
+// pieces and merges whose ranks disagree with their scores.
+ember::gguf::Writer tiny_spm_bpe_writer() {
+    ember::gguf::Writer w;
+    w.set_string("general.architecture", "gemma4");
+    w.set_string("tokenizer.ggml.model", "gemma4");
+    std::vector<std::string> tokens{"<unk>"};
+    std::vector<int32_t> types{static_cast<int32_t>(TokenType::Unknown)};
+    char hex[8];
+    for (int b = 0; b < 256; ++b) {
+        std::snprintf(hex, sizeof hex, "<0x%02X>", b);
+        tokens.emplace_back(hex);
+        types.push_back(static_cast<int32_t>(TokenType::Byte));
+    }
+    // 257 a, 258 b, 259 c, 260 ▁, 261 ab, 262 bc, 263 ▁a, 264 c▁
+    for (const char *t : {"a", "b", "c", "\xE2\x96\x81", "ab", "bc", "\xE2\x96\x81" "a", "c\xE2\x96\x81"}) {
+        tokens.emplace_back(t);
+        types.push_back(static_cast<int32_t>(TokenType::Normal));
+    }
+    std::vector<float> scores(tokens.size(), 0.0f);
+    scores[261] = 10.0f;  // a score-driven tokenizer would prefer "ab" to "bc"
+    w.set_string_array("tokenizer.ggml.tokens", tokens);
+    w.set_array("tokenizer.ggml.token_type", ember::gguf::ValueType::I32, types.data(), types.size());
+    w.set_array("tokenizer.ggml.scores", ember::gguf::ValueType::F32, scores.data(), scores.size());
+    w.set_string_array("tokenizer.ggml.merges",
+                       {"b c", "a b", "c \xE2\x96\x81", "\xE2\x96\x81 a"});
+    w.set_u32("tokenizer.ggml.unknown_token_id", 0);
+    return w;
+}
+
 }  // namespace
+
+TEST_CASE("SentencePiece-style BPE (gemma4): merges by rank over characters, byte fallback",
+          "[tokenizer][vocab]") {
+    MemoryGguf gguf(tiny_spm_bpe_writer());
+    const Vocab vocab(*gguf.file);
+    CHECK(vocab.type() == VocabType::SpmBpe);
+    CHECK(vocab.warnings().empty());
+    CHECK(vocab.add_bos());  // the default when the file does not say
+    CHECK_FALSE(vocab.add_space_prefix());
+    const auto byte = [](int b) { return 1 + b; };
+    // Rank, not score: "b c" (rank 0) wins over "a b" (rank 1).
+    CHECK(vocab.tokenize("abc", false, false) == std::vector<int32_t>{257, 262});
+    CHECK(vocab.tokenize(" ab", false, false) == std::vector<int32_t>{260, 261});
+    CHECK(vocab.tokenize(" ac", false, false) == std::vector<int32_t>{263, 259});
+    // No pre-tokenizer: a merge may join a character to the space after it.
+    CHECK(vocab.tokenize("c a", false, false) == std::vector<int32_t>{264, 257});
+    // Characters without a piece are spelled in byte tokens, invalid UTF-8 byte by byte.
+    CHECK(vocab.tokenize("a\xC3\xA9", false, false) == std::vector<int32_t>{257, byte(0xC3), byte(0xA9)});
+    CHECK(vocab.tokenize("\xFF" "b", false, false) == std::vector<int32_t>{byte(0xFF), 258});
+    for (const char *text : {"abc", " ab", "c a", "a\xC3\xA9", "\xFF" "b", "  cab  c"}) {
+        INFO(text);
+        CHECK(vocab.detokenize(vocab.tokenize(text, false, false)) == text);
+    }
+    CHECK(vocab.token_to_piece(264) == "c ");
+    CHECK(vocab.token_to_piece(byte(0x41)) == "A");
+}
+
+TEST_CASE("Gemma 4 vocabulary metadata and special tokens", "[tokenizer][vocab]") {
+    const Vocab &gemma = shared_vocab("archs/gemma-4");
+    CHECK(gemma.type() == VocabType::SpmBpe);
+    CHECK(gemma.n_tokens() == 262144);
+    CHECK(gemma.bos() == 2);
+    CHECK(gemma.eos() == 1);
+    CHECK(gemma.unk() == 3);
+    CHECK(gemma.pad() == 0);
+    CHECK(gemma.add_bos());
+    CHECK_FALSE(gemma.add_space_prefix());
+    CHECK(gemma.tokenize("Hello", true, false) == std::vector<int32_t>{2, 9259});
+    // <turn|> ends a chat turn.
+    CHECK(gemma.eot() == gemma.find_token("<turn|>"));
+    CHECK(gemma.is_eog(gemma.eot()));
+    CHECK(gemma.is_eog(gemma.eos()));
+    const std::vector<int32_t> turn = gemma.tokenize("<|turn>user\nHi<turn|>", false, true);
+    REQUIRE(turn.size() >= 2);
+    CHECK(turn.front() == gemma.find_token("<|turn>"));
+    CHECK(turn.back() == gemma.find_token("<turn|>"));
+    DetokenizeOptions render;
+    render.render_special = true;
+    CHECK(gemma.detokenize(turn, render) == "<|turn>user\nHi<turn|>");
+    CHECK(gemma.detokenize(turn) == "user\nHi");
+}
 
 TEST_CASE("vocabulary metadata and the add-BOS rule", "[tokenizer][vocab]") {
     const Vocab &spm = shared_vocab("llama-spm");
@@ -202,6 +285,11 @@ TEST_CASE("files without a usable vocabulary", "[tokenizer][errors]") {
     bert.set_string("tokenizer.ggml.model", "bert");
     MemoryGguf unsupported(bert);
     require_error([&] { Vocab v(*unsupported.file); }, EMBER_ERR_UNSUPPORTED, "'bert'");
+    ember::gguf::Writer future = tiny_spm_bpe_writer();
+    future.set_string("tokenizer.ggml.model", "gemma5");
+    MemoryGguf unknown_model(future);
+    require_error([&] { Vocab v(*unknown_model.file); }, EMBER_ERR_UNSUPPORTED,
+                  "tokenizer model 'gemma5' is not supported");
 
     ember::gguf::Writer no_tokens;
     no_tokens.set_string("tokenizer.ggml.model", "llama");

@@ -8,9 +8,11 @@
 
 namespace ember::test {
 
-// The 11 vocabularies that have test vectors in ../shared/vocab.
+// The vocabularies that have test vectors: the 11 in ../shared/vocab, and "archs/gemma-4"
+// from ../shared/archs/vocab.
 const std::vector<std::string> &vocab_names();
-// ../shared/vocab/ggml-vocab-NAME.gguf, loaded on first use.
+// ../shared/vocab/ggml-vocab-NAME.gguf (for "DIR/NAME": ../shared/DIR/vocab/ggml-vocab-NAME.gguf),
+// loaded on first use.
 const tokenizer::Vocab &shared_vocab(const std::string &name);
 
 struct VocabCase {

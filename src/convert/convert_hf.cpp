@@ -15,6 +15,7 @@
 #include "convert/hf_vocab.h"
 #include "convert/safetensors.h"
 #include "core/error.h"
+#include "core/half.h"
 #include "cpu/type_traits.h"
 #include "gguf/gguf_writer.h"
 
@@ -31,7 +32,15 @@ constexpr uint32_t kQuantizationVersion = 2;
 constexpr double kPi = 3.14159265358979323846;
 
 const char *const kSupported =
-    "LlamaForCausalLM, MistralForCausalLM, MixtralForCausalLM, Qwen2ForCausalLM, Qwen3ForCausalLM, Qwen3MoeForCausalLM";
+    "LlamaForCausalLM, MistralForCausalLM, MixtralForCausalLM, Qwen2ForCausalLM, Qwen3ForCausalLM, Qwen3MoeForCausalLM, "
+    "Gemma2ForCausalLM, Gemma3ForCausalLM, Phi3ForCausalLM";
+
+// How a checkpoint lays out its decoder layers.
+enum class Layout {
+    Llama,  // q/k/v/o projections, input/post-attention norms, gate/up/down (llama, qwen)
+    Gemma,  // also post-attention and post-feed-forward norms; norm weights stored as w - 1
+    Phi3,   // fused qkv_proj and gate_up_proj
+};
 
 // How a checkpoint stores a mixture of experts (the GGUF side is the same for all).
 enum class ExpertLayout {
@@ -101,6 +110,12 @@ struct HParams {
     bool qk_norm = false;    // per-head q_norm/k_norm (qwen3)
     ExpertLayout experts = ExpertLayout::None;
     uint32_t n_expert = 0, n_expert_used = 0, n_ff_exp = 0;
+    Layout layout = Layout::Llama;
+    uint32_t sliding_window = 0;             // written where the architecture reads it
+    float attn_softcap = 0, final_softcap = 0;  // gemma2
+    float rope_theta_swa = 0;                // gemma3's local layers (rope_local_base_freq)
+    std::vector<float> longrope_long, longrope_short;  // phi3's LongRoPE factors
+    float rope_attn_factor = 0;              // 0: not written
     std::string rope_scaling_type;  // "", "linear", "yarn", "llama3"
     float rope_scaling_factor = 1.0f;
     uint32_t rope_original_ctx = 0;
@@ -127,6 +142,13 @@ HParams read_hparams(const Config &c, const WarnFn &warn) {
         hp.arch = hf_arch == "Qwen3ForCausalLM" ? "qwen3" : "qwen3moe";
         hp.qk_norm = true;
         if (hf_arch == "Qwen3MoeForCausalLM") hp.experts = ExpertLayout::Qwen;
+    } else if (hf_arch == "Gemma2ForCausalLM" || hf_arch == "Gemma3ForCausalLM") {
+        hp.arch = hf_arch == "Gemma2ForCausalLM" ? "gemma2" : "gemma3";
+        hp.layout = Layout::Gemma;
+        hp.qk_norm = hf_arch == "Gemma3ForCausalLM";
+    } else if (hf_arch == "Phi3ForCausalLM") {
+        hp.arch = "phi3";
+        hp.layout = Layout::Phi3;
     } else {
         fail(EMBER_ERR_UNSUPPORTED, c.path() + ": unsupported architecture '" + (hf_arch.empty() ? std::string("(none)") : hf_arch) +
                                         "' (supported: " + kSupported + ")");
@@ -145,7 +167,13 @@ HParams read_hparams(const Config &c, const WarnFn &warn) {
     if (!hp.n_ctx) hp.n_ctx = c.u32_or("n_positions", 2048);
     hp.norm_eps = static_cast<float>(c.number_or("rms_norm_eps", 1e-5));
     hp.rope_theta = static_cast<float>(c.number_or("rope_theta", 10000.0));
-    hp.tied = c.bool_or("tie_word_embeddings", false);
+    hp.tied = c.bool_or("tie_word_embeddings", hp.layout == Layout::Gemma);  // Gemma's configs default to tied
+    if (hp.layout != Layout::Llama) hp.sliding_window = c.u32_or("sliding_window", 0);
+    if (hp.arch == "gemma2") {
+        hp.attn_softcap = static_cast<float>(c.number_or("attn_logit_softcapping", 0.0));
+        hp.final_softcap = static_cast<float>(c.number_or("final_logit_softcapping", 0.0));
+    }
+    if (hp.arch == "gemma3") hp.rope_theta_swa = static_cast<float>(c.number_or("rope_local_base_freq", 10000.0));
     if (hp.experts == ExpertLayout::Mixtral) {
         hp.n_expert = c.u32("num_local_experts");
         hp.n_ff_exp = hp.n_ff;
@@ -188,6 +216,25 @@ HParams read_hparams(const Config &c, const WarnFn &warn) {
             if (hp.llama3_high_freq_factor <= hp.llama3_low_freq_factor) {
                 fail(EMBER_ERR_BAD_FORMAT, c.path() + ": llama3 rope_scaling needs high_freq_factor > low_freq_factor");
             }
+        } else if (hp.layout == Layout::Phi3 && (type == "longrope" || type == "su")) {
+            // Per-frequency divisors for long and short contexts, and cos/sin grown by
+            // sqrt(1 + ln(scale) / ln(original context)) for the context scale (as llama.cpp).
+            auto factors = [&](const char *key) {
+                std::vector<float> v;
+                if (rs.contains(key) && rs[key].is_array())
+                    for (const json &x : rs[key])
+                        if (x.is_number()) v.push_back(static_cast<float>(x.get<double>()));
+                if (v.size() != hp.head_dim / 2)
+                    fail(EMBER_ERR_BAD_FORMAT, c.path() + ": rope_scaling." + key + " must hold " +
+                                                   std::to_string(hp.head_dim / 2) + " numbers");
+                return v;
+            };
+            hp.rope_scaling_type = "longrope";
+            hp.longrope_long = factors("long_factor");
+            hp.longrope_short = factors("short_factor");
+            hp.rope_original_ctx = c.u32("original_max_position_embeddings");
+            const double scale = static_cast<double>(hp.n_ctx) / hp.rope_original_ctx;
+            hp.rope_attn_factor = scale > 1.0 ? static_cast<float>(std::sqrt(1.0 + std::log(scale) / std::log(static_cast<double>(hp.rope_original_ctx)))) : 1.0f;
         } else if (type == "default" || type.empty()) {
         } else {
             warn("rope_scaling type '" + type + "' is not converted; the model will use plain RoPE");
@@ -234,6 +281,7 @@ struct Item {
     std::vector<const StTensor *> srcs;  // their rows one after another (experts stacked); empty: `computed`
     std::vector<float> computed;
     uint32_t permute_heads = 0;      // >0: rows regrouped per head (Q/K rotary layout)
+    float add = 0.0f;                // added to every value (Gemma's norms), rounded as the source
     // The layout produce() walks: n_rows rows of row_len values. A 1-D tensor is one row,
     // except a permuted bias, which is n rows of one value so that its rows move like the
     // matrix rows they belong to.
@@ -271,6 +319,13 @@ void produce(const Item &item, uint8_t *dst, uint64_t n_bytes) {
             } else {
                 for (uint64_t k = 0; k < row_len; ++k) row[k] = src.get(s * row_len + k);
             }
+            // The sum in the source's precision, as the reference converter computes it.
+            if (item.add != 0.0f)
+                for (float &v : row) {
+                    v += item.add;
+                    if (src.dtype == StDtype::F16) v = fp16_to_fp32(fp32_to_fp16(v));
+                    else if (src.dtype == StDtype::BF16) v = bf16_to_fp32(fp32_to_bf16(v));
+                }
         }
         out->quantize_row(row.data(), dst + r * out_row, static_cast<int64_t>(row_len), nullptr);
     }
@@ -368,6 +423,12 @@ public:
             if (item.info.name == gguf_name) item.info.type = TensorType::F32;
     }
 
+    // Adds `value` to every element of `gguf_name` (already added, if present).
+    void shift(const std::string &gguf_name, float value) {
+        for (Item &item : items_)
+            if (item.info.name == gguf_name) item.add = value;
+    }
+
     void add_computed(const std::string &gguf_name, std::vector<float> values) {
         Item item;
         item.info.name = gguf_name;
@@ -441,6 +502,14 @@ ConvertResult convert_hf_model(const ConvertParams &params) {
         const uint32_t q_heads = hp.permute_qk ? hp.n_head : 0;
         const uint32_t k_heads = hp.permute_qk ? hp.n_head_kv : 0;
         plan.add(b + "attn_norm.weight", h + "input_layernorm.weight", true, 0, hp.n_embd);
+        if (hp.layout == Layout::Phi3) {
+            plan.add(b + "attn_qkv.weight", h + "self_attn.qkv_proj.weight", true, 0, q_rows + 2 * kv_rows, hp.n_embd);
+            plan.add(b + "attn_output.weight", h + "self_attn.o_proj.weight", true, 0, hp.n_embd, q_rows);
+            plan.add(b + "ffn_norm.weight", h + "post_attention_layernorm.weight", true, 0, hp.n_embd);
+            plan.add(b + "ffn_up.weight", h + "mlp.gate_up_proj.weight", true, 0, 2 * static_cast<uint64_t>(hp.n_ff), hp.n_embd);
+            plan.add(b + "ffn_down.weight", h + "mlp.down_proj.weight", true, 0, hp.n_embd, hp.n_ff);
+            continue;
+        }
         plan.add(b + "attn_q.weight", h + "self_attn.q_proj.weight", true, q_heads, q_rows, hp.n_embd);
         plan.add(b + "attn_q.bias", h + "self_attn.q_proj.bias", hp.qkv_bias, q_heads, q_rows);
         plan.add(b + "attn_k.weight", h + "self_attn.k_proj.weight", true, k_heads, kv_rows, hp.n_embd);
@@ -453,7 +522,15 @@ ConvertResult convert_hf_model(const ConvertParams &params) {
             plan.add(b + "attn_q_norm.weight", h + "self_attn.q_norm.weight", true, 0, hp.head_dim);
             plan.add(b + "attn_k_norm.weight", h + "self_attn.k_norm.weight", true, 0, hp.head_dim);
         }
-        plan.add(b + "ffn_norm.weight", h + "post_attention_layernorm.weight", true, 0, hp.n_embd);
+        if (hp.layout == Layout::Gemma) {
+            plan.add(b + "post_attention_norm.weight", h + "post_attention_layernorm.weight", true, 0, hp.n_embd);
+            plan.add(b + "ffn_norm.weight", h + "pre_feedforward_layernorm.weight", true, 0, hp.n_embd);
+            plan.add(b + "post_ffw_norm.weight", h + "post_feedforward_layernorm.weight", true, 0, hp.n_embd);
+            for (const char *norm : {"attn_norm", "attn_q_norm", "attn_k_norm", "post_attention_norm", "ffn_norm", "post_ffw_norm"})
+                plan.shift(b + norm + ".weight", 1.0f);
+        } else {
+            plan.add(b + "ffn_norm.weight", h + "post_attention_layernorm.weight", true, 0, hp.n_embd);
+        }
         if (hp.experts == ExpertLayout::None) {
             plan.add(b + "ffn_gate.weight", h + "mlp.gate_proj.weight", true, 0, hp.n_ff, hp.n_embd);
             plan.add(b + "ffn_up.weight", h + "mlp.up_proj.weight", true, 0, hp.n_ff, hp.n_embd);
@@ -476,6 +553,11 @@ ConvertResult convert_hf_model(const ConvertParams &params) {
         plan.add_stacked(b + "ffn_down_exps.weight", experts("w2", "down_proj"), hp.n_embd, hp.n_ff_exp);
     }
     plan.add("output_norm.weight", "model.norm.weight", true, 0, hp.n_embd);
+    if (hp.layout == Layout::Gemma) plan.shift("output_norm.weight", 1.0f);
+    if (!hp.longrope_long.empty()) {
+        plan.add_computed("rope_factors_long.weight", hp.longrope_long);
+        plan.add_computed("rope_factors_short.weight", hp.longrope_short);
+    }
     if (!hp.tied) {
         if (st->find("lm_head.weight")) {
             plan.add("output.weight", "lm_head.weight", true, 0, n_vocab, hp.n_embd);
@@ -530,7 +612,15 @@ ConvertResult convert_hf_model(const ConvertParams &params) {
         w.set_string(a + "rope.scaling.type", hp.rope_scaling_type);
         w.set_f32(a + "rope.scaling.factor", hp.rope_scaling_factor);
         if (hp.rope_original_ctx) w.set_u32(a + "rope.scaling.original_context_length", hp.rope_original_ctx);
+    } else if (hp.rope_scaling_type == "longrope") {
+        w.set_u32(a + "rope.scaling.original_context_length", hp.rope_original_ctx);
+        w.set_string(a + "rope.scaling.type", "longrope");
+        w.set_f32(a + "rope.scaling.attn_factor", hp.rope_attn_factor);
     }
+    if (hp.sliding_window) w.set_u32(a + "attention.sliding_window", hp.sliding_window);
+    if (hp.attn_softcap > 0) w.set_f32(a + "attn_logit_softcapping", hp.attn_softcap);
+    if (hp.final_softcap > 0) w.set_f32(a + "final_logit_softcapping", hp.final_softcap);
+    if (hp.rope_theta_swa > 0) w.set_f32(a + "rope.freq_base_swa", hp.rope_theta_swa);
     w.set_u32("general.quantization_version", kQuantizationVersion);
     write_vocab(w, vocab);
 

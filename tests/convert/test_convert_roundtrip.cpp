@@ -5,7 +5,8 @@
 // type and shape, and every metadata key with the same value. The models: llama.cpp's
 // micro-qwen2 (Qwen2ForCausalLM) and the archs fixtures whose logits the conformance test
 // checks (Qwen3ForCausalLM, Qwen3MoeForCausalLM, MixtralForCausalLM), so a converted
-// checkpoint gives llama.cpp's logits.
+// checkpoint gives llama.cpp's logits. Also Gemma2/Gemma3ForCausalLM (norms stored as w - 1)
+// and Phi3ForCausalLM (fused qkv_proj/gate_up_proj; LongRoPE factors in config.json).
 #include <catch2/catch.hpp>
 
 #include <algorithm>
@@ -36,6 +37,8 @@ struct Case {
 };
 
 bool mixtral(const Case &c) { return std::string(c.hf_arch) == "MixtralForCausalLM"; }
+bool gemma(const Case &c) { return std::string(c.hf_arch).rfind("Gemma", 0) == 0; }
+bool phi3(const Case &c) { return std::string(c.hf_arch) == "Phi3ForCausalLM"; }
 
 // GGUF block tensor name -> HF name (after "model.layers.N."); the converter's mapping inverted.
 std::string hf_block_name(const std::string &name, const Case &c) {
@@ -48,6 +51,17 @@ std::string hf_block_name(const std::string &name, const Case &c) {
         {"ffn_norm.weight", "post_attention_layernorm.weight"}, {"ffn_gate.weight", "mlp.gate_proj.weight"},
         {"ffn_up.weight", "mlp.up_proj.weight"},         {"ffn_down.weight", "mlp.down_proj.weight"}};
     if (name == "ffn_gate_inp.weight") return mixtral(c) ? "block_sparse_moe.gate.weight" : "mlp.gate.weight";
+    if (gemma(c)) {
+        static const std::map<std::string, std::string> kGemma = {
+            {"post_attention_norm.weight", "post_attention_layernorm.weight"},
+            {"ffn_norm.weight", "pre_feedforward_layernorm.weight"},
+            {"post_ffw_norm.weight", "post_feedforward_layernorm.weight"}};
+        if (kGemma.count(name)) return kGemma.at(name);
+    }
+    if (phi3(c)) {
+        if (name == "attn_qkv.weight") return "self_attn.qkv_proj.weight";
+        if (name == "ffn_up.weight") return "mlp.gate_up_proj.weight";
+    }
     return kBlock.at(name);
 }
 
@@ -82,13 +96,28 @@ void write_safetensors(const fs::path &path, const gguf::File &src, const Case &
     const std::string arch = src.get_string("general.architecture");
     for (const gguf::TensorInfo &t : src.tensors()) {
         const std::string name(t.name);
+        if (name == "rope_factors_long.weight" || name == "rope_factors_short.weight") continue;  // config.json
+        // Gemma checkpoints store norm weights as w - 1 (the converter adds the 1 back).
+        std::vector<uint8_t> shifted;
+        if (gemma(c) && name.size() > 11 && name.compare(name.size() - 11, 11, "norm.weight") == 0) {
+            REQUIRE(t.type == TensorType::F32);
+            shifted.assign(t.data, t.data + t.n_bytes);
+            for (size_t i = 0; i < t.n_bytes / 4; ++i) {
+                float v;
+                std::memcpy(&v, shifted.data() + 4 * i, 4);
+                v -= 1.0f;
+                std::memcpy(shifted.data() + 4 * i, &v, 4);
+            }
+        }
+        const uint8_t *data = shifted.empty() ? t.data : shifted.data();
         if (name == "token_embd.weight" || name == "output_norm.weight" || name == "output.weight") {
             const char *hf = name == "token_embd.weight" ? "model.embed_tokens.weight"
                            : name == "output.weight"     ? "lm_head.weight"
                                                          : "model.norm.weight";
             std::vector<uint64_t> shape(t.ne, t.ne + t.n_dims);
             std::reverse(shape.begin(), shape.end());
-            entries.push_back({hf, shape, t.data, t.n_bytes, {}});
+            entries.push_back({hf, shape, data, t.n_bytes, std::move(shifted)});
+            entries.back().data = entries.back().owned.empty() ? t.data : entries.back().owned.data();
             continue;
         }
         const size_t dot = name.find('.', 4);
@@ -102,7 +131,8 @@ void write_safetensors(const fs::path &path, const gguf::File &src, const Case &
         }
         std::vector<uint64_t> shape(t.ne, t.ne + t.n_dims);
         std::reverse(shape.begin(), shape.end());
-        Entry entry{layer + hf_block_name(local, c), shape, t.data, t.n_bytes, {}};
+        Entry entry{layer + hf_block_name(local, c), shape, data, t.n_bytes, std::move(shifted)};
+        if (!entry.owned.empty()) entry.data = entry.owned.data();
         if (arch == "llama" && (local == "attn_q.weight" || local == "attn_k.weight")) {
             const uint32_t heads = src.get_u32(local == "attn_q.weight" ? "llama.attention.head_count" : "llama.attention.head_count_kv");
             entry.owned = unpermute(t, heads);
@@ -209,6 +239,13 @@ void write_tokenizer_json(const fs::path &path, const gguf::File &ref) {
     std::ofstream(path) << tokenizer.dump();
 }
 
+std::vector<float> tensor_floats(const gguf::File &f, const char *name) {
+    const gguf::TensorInfo &t = f.tensor(name);
+    std::vector<float> v(t.n_elements());
+    std::memcpy(v.data(), t.data, v.size() * 4);
+    return v;
+}
+
 // config.json from the GGUF hyper-parameters.
 json hf_config(const gguf::File &ref, const Case &c) {
     const std::string a = ref.get_string("general.architecture") + ".";
@@ -227,6 +264,18 @@ json hf_config(const gguf::File &ref, const Case &c) {
     for (const char *id : {"bos", "eos"})
         if (ref.has(std::string("tokenizer.ggml.") + id + "_token_id"))
             j[std::string(id) + "_token_id"] = ref.get_u32(std::string("tokenizer.ggml.") + id + "_token_id");
+    if (ref.has(a + "attention.sliding_window")) j["sliding_window"] = ref.get_u32(a + "attention.sliding_window");
+    if (ref.has(a + "attn_logit_softcapping")) j["attn_logit_softcapping"] = ref.get_f32(a + "attn_logit_softcapping");
+    if (ref.has(a + "final_logit_softcapping")) j["final_logit_softcapping"] = ref.get_f32(a + "final_logit_softcapping");
+    if (ref.has(a + "rope.freq_base_swa")) j["rope_local_base_freq"] = ref.get_f32(a + "rope.freq_base_swa");
+    if (ref.get_string_or(a + "rope.scaling.type", "") == "linear")
+        j["rope_scaling"] = {{"rope_type", "linear"}, {"factor", ref.get_f32(a + "rope.scaling.factor")}};
+    if (ref.get_string_or(a + "rope.scaling.type", "") == "longrope") {
+        j["rope_scaling"] = {{"type", "longrope"},
+                             {"long_factor", tensor_floats(ref, "rope_factors_long.weight")},
+                             {"short_factor", tensor_floats(ref, "rope_factors_short.weight")}};
+        j["original_max_position_embeddings"] = ref.get_u32(a + "rope.scaling.original_context_length");
+    }
     if (ref.has(a + "expert_count")) {
         j[mixtral(c) ? "num_local_experts" : "num_experts"] = ref.get_u32(a + "expert_count");
         j["num_experts_per_tok"] = ref.get_u32(a + "expert_used_count");
@@ -263,11 +312,15 @@ TEST_CASE("GGUF -> Hugging Face files -> ember-convert gives the same file", "[c
     const Case cases[] = {{"models/micro-qwen2-F16.gguf", "Qwen2ForCausalLM"},
                           {"archs/models/qwen3-F32.gguf", "Qwen3ForCausalLM"},
                           {"archs/models/qwen3moe-F32.gguf", "Qwen3MoeForCausalLM"},
-                          {"archs/models/mixtral-F32.gguf", "MixtralForCausalLM"}};
+                          {"archs/models/mixtral-F32.gguf", "MixtralForCausalLM"},
+                          {"archs/models/gemma2-F32.gguf", "Gemma2ForCausalLM"},
+                          {"archs/models/gemma3-F32.gguf", "Gemma3ForCausalLM"},
+                          {"archs/models/phi3-F32.gguf", "Phi3ForCausalLM"},
+                          {"archs/models/phi3-128k-F32.gguf", "Phi3ForCausalLM"}};
     for (const Case &c : cases) {
         INFO(c.gguf);
         const auto ref = gguf::File::open(test::shared_path(c.gguf));
-        const fs::path dir = test::temp_dir(std::string("convert_") + c.hf_arch);
+        const fs::path dir = test::temp_dir("convert_" + fs::path(c.gguf).stem().string());
         write_safetensors(dir / "model.safetensors", *ref, c);
         const bool spm = ref->get_string("tokenizer.ggml.model") == "llama";
         if (spm) write_sentencepiece(dir / "tokenizer.model", *ref);
@@ -275,7 +328,7 @@ TEST_CASE("GGUF -> Hugging Face files -> ember-convert gives the same file", "[c
         json tok_config = {{"bos_token", nullptr}};
         for (const auto &[field, key] : {std::pair<const char *, const char *>{"eos_token", "tokenizer.ggml.eos_token_id"},
                                          {"pad_token", "tokenizer.ggml.padding_token_id"}})
-            if (ref->has(key) && !spm)
+            if (ref->has(key) && (!spm || std::string(field) == "pad_token"))  // SentencePiece has no pad piece of its own
                 tok_config[field] = std::string(ref->get_string_array("tokenizer.ggml.tokens")[ref->get_u32(key)]);
         if (ref->has("tokenizer.chat_template")) tok_config["chat_template"] = ref->get_string("tokenizer.chat_template");
         for (const char *key : {"add_bos_token", "add_eos_token"})

@@ -215,23 +215,20 @@ NodeId Graph::add(NodeId a, NodeId b) {
     return push(nd);
 }
 
-NodeId Graph::scale(NodeId x, float factor) {
-    Node nd(OpType::Scale);
+NodeId Graph::elementwise(OpType op, NodeId x, float value) {
+    Node nd(op);
     nd.n_cols = node(x).n_cols;
     nd.n_rows = node(x).n_rows;
     nd.src[0] = x;
-    nd.value = factor;
+    nd.value = value;
     return push(nd);
 }
 
+NodeId Graph::scale(NodeId x, float factor) { return elementwise(OpType::Scale, x, factor); }
+
 NodeId Graph::soft_cap(NodeId x, float cap) {
     if (!(cap > 0.0f)) shape_error(OpType::SoftCap, "the cap must be positive");
-    Node nd(OpType::SoftCap);
-    nd.n_cols = node(x).n_cols;
-    nd.n_rows = node(x).n_rows;
-    nd.src[0] = x;
-    nd.value = cap;
-    return push(nd);
+    return elementwise(OpType::SoftCap, x, cap);
 }
 
 void Graph::close_range() {

@@ -174,6 +174,7 @@ public:
 
 private:
     NodeId push(Node node);
+    NodeId elementwise(OpType op, NodeId x, float value);  // x's shape, one parameter
     void close_range();
     void plan(int n_backends);
 

@@ -88,14 +88,13 @@ struct AttentionParams {
 
 // How router logits become each token's experts and their weights.
 enum class ExpertGating {
-    SoftmaxTopK,  // softmax over every expert, then the top k (Mixtral, Qwen3-MoE)
+    SoftmaxTopK,  // softmax over every expert, then the top k renormalized to sum 1 (Mixtral, Qwen3-MoE)
     TopKSoftmax,  // the top k raw logits, then a softmax over those k (gpt-oss)
 };
 
 struct MoeParams {
     int64_t n_expert = 0, n_used = 0;
     ExpertGating gating = ExpertGating::SoftmaxTopK;
-    bool normalize = true;                // SoftmaxTopK: rescale the k weights to sum 1
     Activation act = Activation::Silu;    // of each expert's gated FFN
 };
 

@@ -158,7 +158,6 @@ NodeId moe_ffn(Graph &g, const Hparams &hp, const std::vector<Tensor> &l, NodeId
     p.n_expert = hp.n_expert;
     p.n_used = hp.n_expert_used;
     p.gating = gating;
-    p.normalize = gating == ExpertGating::SoftmaxTopK;
     p.act = act;
     const NodeId router = g.matmul(l[FfnRouter], n, optional(l[FfnRouterBias]));  // [n_tokens][n_expert]
     return g.moe_ffn(n, router, l[FfnGateExps], l[FfnUpExps], l[FfnDownExps], p,

@@ -316,12 +316,15 @@ std::vector<uint8_t> Session::save_state() const {
     put(out, dims, 3);
     put(out, row_to_output_.data(), row_to_output_.size());
     put(out, outputs_.data(), static_cast<size_t>(n_outputs_) * static_cast<size_t>(output_width_));
+    // Each cache appends its state after a length that is filled in afterwards: the state can
+    // be most of the cache, so it is not built apart and copied.
     auto put_cache = [&](const model::KvCache &kv) {
-        std::vector<uint8_t> blob;
-        kv.write_state(blob);
-        const uint64_t n = blob.size();
-        put(out, &n, 1);
-        put(out, blob.data(), blob.size());
+        const size_t at = out.size();
+        const uint64_t placeholder = 0;
+        put(out, &placeholder, 1);
+        kv.write_state(out);
+        const uint64_t n = out.size() - at - sizeof placeholder;
+        std::memcpy(out.data() + at, &n, sizeof n);
     };
     put_cache(kv_);
     if (kv_swa_) {

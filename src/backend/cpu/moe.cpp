@@ -32,7 +32,7 @@ void route(const MoeParams &p, const float *logits, int32_t *ids, float *weights
     }
     if (p.gating == ExpertGating::TopKSoftmax) {
         softmax_row(weights, static_cast<int64_t>(k));
-    } else if (p.normalize) {
+    } else {
         float sum = 0.0f;
         for (size_t r = 0; r < k; ++r) sum += weights[r];
         sum = std::max(sum, 6.103515625e-5f);  // the smallest normal half: no division by ~0

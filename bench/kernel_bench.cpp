@@ -93,6 +93,29 @@ void bench_matmul(benchmark::State &state, IsaLevel level, TensorType type, int6
         C(2.0 * static_cast<double>(n_out * n_in * n_tokens) * 1e-9, C::kIsIterationInvariantRate);
 }
 
+// A decoded token's mixture-of-experts FFN: 8 of 256 experts (matrices of 512 x 1024, 74 MB in
+// all in Q4_0, more than the L3 cache holds), chosen pseudo-randomly each iteration, each one
+// GEMV on one thread: short matrices read cold from memory.
+void bench_experts(benchmark::State &state, IsaLevel level, TensorType type) {
+    constexpr int64_t kExperts = 256, kRows = 512, kIn = 1024, kUsed = 8;
+    const Matrix &w = weights(type, kExperts * kRows, kIn);
+    const std::vector<float> x = activations(1, kIn);
+    std::vector<float> y(static_cast<size_t>(kRows));
+    std::mt19937 rng(3);
+    for (auto _ : state) {
+        for (int64_t i = 0; i < kUsed; ++i) {
+            WeightView e = w.view;
+            e.data = w.data.data() + static_cast<int64_t>(rng() % kExperts) * kRows * static_cast<int64_t>(e.row_stride);
+            e.n_out = kRows;
+            matmul(level, e, x.data(), kIn, 1, y.data(), kRows, 1);
+            benchmark::DoNotOptimize(y.data());
+        }
+        benchmark::ClobberMemory();
+    }
+    using C = benchmark::Counter;
+    state.counters["GBps"] = C(static_cast<double>(w.data.size()) / kExperts * kUsed * 1e-9, C::kIsIterationInvariantRate);
+}
+
 void bench_read_bandwidth(benchmark::State &state, int n_threads) {
     static std::vector<float> buffer(static_cast<size_t>(64) << 20, 1.0f);  // 256 MiB
     const int64_t n = static_cast<int64_t>(buffer.size());
@@ -159,6 +182,11 @@ void register_all() {
                         ->UseRealTime()
                         ->Unit(benchmark::kMillisecond);
                 }
+                if (threads == 1)
+                    benchmark::RegisterBenchmark(("experts/" + prefix + "8of256x512x1024").c_str(), bench_experts,
+                                                 level, type)
+                        ->UseRealTime()
+                        ->Unit(benchmark::kMicrosecond);
                 // A model-sized matrix (Llama-3-8B's FFN, 14336x4096: 62 MB in Q8_0) that no cache
                 // holds: one token streams it from memory, 128 tokens reuse it.
                 const std::string model = "14336x4096";

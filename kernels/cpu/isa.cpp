@@ -197,6 +197,7 @@ void complete_kernel_table(IsaKernels &k) {
         const TypeTraits *traits = type_traits(type);
         IsaVecDot &d = k.dot[t];
         const IsaGemm &g = k.gemm[t];
+        const IsaGemv &v = k.gemv[t];
         auto check = [&](const char *kind, TensorType expects) {
             if (traits == nullptr || traits->vec_dot == nullptr)
                 fail(EMBER_ERR_INTERNAL, std::string("kernel level ") + isa_name(k.level) + " registers a " + kind +
@@ -210,6 +211,7 @@ void complete_kernel_table(IsaKernels &k) {
         };
         if (d.vec_dot != nullptr) check("vec_dot", d.vec_dot_type);
         if (g.gemm != nullptr) check("GEMM", g.vec_dot_type);
+        if (v.gemv != nullptr) check("GEMV", v.vec_dot_type);
         if (d.vec_dot == nullptr && traits != nullptr && traits->vec_dot != nullptr)
             d = IsaVecDot{traits->vec_dot_type, traits->vec_dot, nullptr};
     }

@@ -74,6 +74,18 @@ struct IsaGemm {
                  size_t panel_stride, int64_t n_tokens, float *y, int64_t ldy);
 };
 
+// A level's GEMV kernel for one weight type (gemv == nullptr: none; matmul then runs vec_dot per
+// row): the token's activation row (in vec_dot_type) is packed once into a panel of
+// panel_bytes(n_in) bytes, then gemv computes y[o] = dot(weight row o, token) for o < n_rows on
+// the calling thread. It reads several rows side by side, so callers split the rows among
+// threads in multiples of row_group.
+struct IsaGemv {
+    TensorType vec_dot_type;
+    size_t (*panel_bytes)(int64_t n_in);
+    void (*pack_activations)(int64_t n_in, const void *act_row, uint8_t *panel);
+    void (*gemv)(int64_t n_in, const void *weights, size_t row_stride, int64_t n_rows, const uint8_t *panel, float *y);
+    int64_t row_group;
+};
 // A level's kernel table. Every entry agrees with the traits table (type_traits.h): a dot or
 // GEMM kernel takes its type's vec_dot_type, and every type with a reference vec_dot has a dot
 // entry, the level's own kernel or, where the level has none, the scalar reference (with
@@ -82,6 +94,7 @@ struct IsaKernels {
     IsaLevel level;
     IsaVecDot dot[kMaxTensorTypeId + 1];  // indexed by type id; vec_dot == nullptr: no kernels
     IsaGemm gemm[kMaxTensorTypeId + 1];   // indexed by type id; gemm == nullptr: none
+    IsaGemv gemv[kMaxTensorTypeId + 1];   // indexed by type id; gemv == nullptr: none
     RowConvertFn fp16_to_fp32;            // uint16 -> float (nullptr: scalar conversion)
     RowConvertFn fp32_to_fp16;            // float -> uint16 (nullptr: scalar conversion)
     FloatRowFn exp_rows;                  // exp_approx of a row (nullptr: exp_approx_rows_scalar)

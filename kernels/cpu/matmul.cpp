@@ -62,6 +62,27 @@ void gemv(const WeightView &w, const IsaVecDot &k, const uint8_t *act, float *y,
     for (int64_t o = 0; o < w.n_out; ++o) k.vec_dot(w.n_in, &y[o], base + o * w.row_stride, act);
 }
 
+// The level's GEMV kernel: the token packed once, then blocks of rows (whole row groups) per thread.
+void gemv_packed(const WeightView &w, const IsaGemv &g, const uint8_t *act, float *y, int n_threads) {
+    thread_local std::vector<uint8_t> panel;
+    panel.resize(g.panel_bytes(w.n_in));
+    g.pack_activations(w.n_in, act, panel.data());
+    const uint8_t *packed = panel.data();  // (thread_local: name it outside the parallel region)
+    const auto *base = static_cast<const uint8_t *>(w.data);
+    // About 4 blocks per thread, so rows split evenly when a thread lags; one thread reads the
+    // matrix in one pass (each block starts its prefetch afresh).
+    const int64_t n_groups = (w.n_out + g.row_group - 1) / g.row_group;
+    const int64_t groups_per_block =
+        n_threads == 1 ? n_groups : std::max<int64_t>(1, n_groups / (4 * static_cast<int64_t>(n_threads)));
+    const int64_t block_rows = groups_per_block * g.row_group;
+    const int64_t n_blocks = (w.n_out + block_rows - 1) / block_rows;
+#pragma omp parallel for num_threads(n_threads) schedule(dynamic, 1) if (n_threads > 1 && n_blocks > 1)
+    for (int64_t b = 0; b < n_blocks; ++b) {
+        const int64_t o0 = b * block_rows, n_rows = std::min(block_rows, w.n_out - o0);
+        g.gemv(w.n_in, base + o0 * static_cast<int64_t>(w.row_stride), w.row_stride, n_rows, packed, y + o0);
+    }
+}
+
 void gemm(const WeightView &w, const IsaVecDot &k, const Activations &act, int64_t n_tokens, float *y,
           int64_t ldy, int n_threads) {
     const auto *base = static_cast<const uint8_t *>(w.data);
@@ -128,7 +149,10 @@ void matmul(IsaLevel level, const WeightView &w, const float *x, int64_t ldx, in
     thread_local std::vector<uint8_t> scratch;
     const Activations act = convert_activations(level, dot.vec_dot_type, x, ldx, w.n_in, n_tokens, n_threads, scratch);
     const IsaGemm &g = kernels.gemm[id];
-    if (n_tokens == 1)
+    const IsaGemv &v = kernels.gemv[id];
+    if (n_tokens == 1 && v.gemv != nullptr)
+        gemv_packed(w, v, act.data, y, n_threads);
+    else if (n_tokens == 1)
         gemv(w, dot, act.data, y, n_threads);
     else if (g.gemm != nullptr)
         gemm_packed(w, g, act, n_tokens, y, ldy, n_threads);

@@ -175,6 +175,8 @@ TEST_CASE("every kernel level agrees with the traits table") {
             if (level == cpu::IsaLevel::Scalar) CHECK(d.vec_dot == tt->vec_dot);
             const cpu::IsaGemm &g = k.gemm[static_cast<uint32_t>(type)];
             if (g.gemm != nullptr) CHECK(g.vec_dot_type == tt->vec_dot_type);
+            const cpu::IsaGemv &v = k.gemv[static_cast<uint32_t>(type)];
+            if (v.gemv != nullptr) CHECK((v.vec_dot_type == tt->vec_dot_type && v.row_group > 0));
         }
         CHECK(k.dot[static_cast<uint32_t>(TensorType::Q8_K)].vec_dot == nullptr);  // activations only
     }

@@ -3,10 +3,12 @@
 #define EMBER_X86_AVX512 1
 #include "cpu/avx2/x86_vec_dot.inc"
 #include "cpu/avx2/x86_gemm.inc"
+#include "cpu/avx2/x86_gemv.inc"
 
 namespace ember::cpu {
 void fill_avx512_kernels(IsaKernels &k) {
     fill_x86_kernels(k);
     fill_x86_gemm(k);
+    fill_x86_gemv(k);
 }
 }  // namespace ember::cpu

@@ -144,6 +144,11 @@ private:
             parse_sequence(rule, depth, seq);
             add_alternative(rule, seq);
             skip_space(depth > 0);
+            if (depth == 0) {  // a rule may also continue on a line that begins with '|'
+                const size_t save = pos_;
+                skip_space(true);
+                if (peek() != '|') pos_ = save;
+            }
             if (peek() != '|') break;
             ++pos_;
             skip_space(true);

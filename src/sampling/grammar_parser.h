@@ -1,6 +1,6 @@
 // GBNF text -> the compact Grammar. The syntax is llama.cpp's: `name ::= alternatives`, one
-// rule per line (a rule continues after `::=`, after `|` and inside parentheses), string
-// literals, character classes ([a-z], [^"\\]), `.` for any character, groups, the postfix
+// rule per line (a rule continues after `::=`, after `|`, on a line that begins with `|` and
+// inside parentheses), string literals, character classes ([a-z], [^"\\]), `.` for any character, groups, the postfix
 // operators ? * + {m} {m,} {m,n}, escapes \x.. \u.... \U........ \n \r \t \\ \" \[ \] and
 // `#` comments.
 //

@@ -14,6 +14,9 @@
 // (title, description, $schema, $id, $comment, default, examples, deprecated, readOnly,
 // writeOnly) are ignored.
 //
+// Objects are written with the schema's properties first, in the schema's order, then any
+// additional ones (whose names differ from them).
+//
 // Whitespace between JSON tokens is bounded (none, one space, or a newline and at most 20
 // spaces or tabs), so a
 // model cannot stall inside a document; numbers have at most 16 digits before and after the

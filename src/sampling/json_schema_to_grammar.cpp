@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cctype>
+#include <cmath>
 #include <cstdint>
 #include <cstdio>
 #include <map>
@@ -149,43 +150,155 @@ private:
             if (!other.empty()) unsupported("keyword '" + other + "' beside '" + combiner + "' at " + at(pointer));
             const Json &alts = schema[combiner];
             if (!alts.is_array() || alts.empty()) invalid("'" + std::string(combiner) + "' at " + at(pointer) + " must be a non-empty array");
+            if (std::string(combiner) == "oneOf") check_one_of_disjoint(alts, pointer);
             std::string body;
             for (size_t i = 0; i < alts.size(); ++i)
                 body += (i ? " | " : "") + visit(alts[i], pointer + "/" + combiner + "/" + std::to_string(i), depth + 1);
             return new_rule(pointer, body);
         }
         if (schema.contains("allOf")) return visit(merge_all_of(schema, pointer, depth), pointer, depth + 1);
-        if (schema.contains("const")) {
-            const std::string other = first_other(schema, {"const", "$defs", "definitions", "type"});
-            if (!other.empty()) unsupported("keyword '" + other + "' beside 'const' at " + at(pointer));
-            return new_rule(pointer, gbnf_literal(schema["const"].dump()));
-        }
-        if (schema.contains("enum")) {
-            const std::string other = first_other(schema, {"enum", "$defs", "definitions", "type"});
-            if (!other.empty()) unsupported("keyword '" + other + "' beside 'enum' at " + at(pointer));
-            const Json &values = schema["enum"];
+        for (const char *listing : {"const", "enum"}) {
+            if (!schema.contains(listing)) continue;
+            const std::string other = first_other(schema, {listing, "$defs", "definitions", "type"});
+            if (!other.empty()) unsupported("keyword '" + other + "' beside '" + listing + "' at " + at(pointer));
+            const bool is_const = std::string(listing) == "const";
+            const Json values = is_const ? Json::array({schema["const"]}) : schema["enum"];
             if (!values.is_array() || values.empty()) invalid("'enum' at " + at(pointer) + " must be a non-empty array");
+            // With "type" beside them, only the values of those types are valid.
+            const std::vector<std::string> types = schema.contains("type") ? declared_types(schema, pointer)
+                                                                           : std::vector<std::string>{};
             std::string body;
-            for (size_t i = 0; i < values.size(); ++i) body += (i ? " | " : "") + gbnf_literal(values[i].dump());
+            for (const Json &v : values) {
+                if (!types.empty() && std::none_of(types.begin(), types.end(),
+                                                   [&](const std::string &t) { return has_type(v, t); }))
+                    continue;
+                body += (body.empty() ? "" : " | ") + gbnf_literal(v.dump());
+            }
+            if (body.empty())
+                unsupported("'" + std::string(listing) + "' at " + at(pointer) + " has no value of the declared 'type'");
             return new_rule(pointer, body);
         }
 
         std::vector<std::string> types;
-        if (schema.contains("type")) {
-            const Json &t = schema["type"];
-            if (t.is_string()) types.push_back(t.get<std::string>());
-            else if (t.is_array() && !t.empty())
-                for (const Json &x : t) {
-                    if (!x.is_string()) invalid("'type' at " + at(pointer) + " must name types");
-                    types.push_back(x.get<std::string>());
-                }
-            else invalid("'type' at " + at(pointer) + " must be a string or a non-empty array");
-        } else {
-            types.push_back(infer_type(schema));
-        }
+        if (schema.contains("type")) types = declared_types(schema, pointer);
+        else types.push_back(infer_type(schema));
         std::string body;
         for (size_t i = 0; i < types.size(); ++i) body += (i ? " | " : "") + visit_type(schema, types[i], pointer, depth);
         return new_rule(pointer, body);
+    }
+
+    static std::vector<std::string> declared_types(const Json &schema, const std::string &pointer) {
+        std::vector<std::string> types;
+        const Json &t = schema["type"];
+        if (t.is_string()) types.push_back(t.get<std::string>());
+        else if (t.is_array() && !t.empty())
+            for (const Json &x : t) {
+                if (!x.is_string()) invalid("'type' at " + at(pointer) + " must name types");
+                types.push_back(x.get<std::string>());
+            }
+        else invalid("'type' at " + at(pointer) + " must be a string or a non-empty array");
+        return types;
+    }
+
+    static bool is_integral(const Json &v) {
+        return v.is_number_integer() || (v.is_number_float() && std::floor(v.get<double>()) == v.get<double>());
+    }
+
+    static bool has_type(const Json &v, const std::string &t) {
+        if (t == "null") return v.is_null();
+        if (t == "boolean") return v.is_boolean();
+        if (t == "object") return v.is_object();
+        if (t == "array") return v.is_array();
+        if (t == "string") return v.is_string();
+        if (t == "integer") return is_integral(v);
+        if (t == "number") return v.is_number();
+        return false;
+    }
+
+    static std::string type_of(const Json &v) {
+        if (v.is_null()) return "null";
+        if (v.is_boolean()) return "boolean";
+        if (v.is_object()) return "object";
+        if (v.is_array()) return "array";
+        if (v.is_string()) return "string";
+        return is_integral(v) ? "integer" : "number";
+    }
+
+    // The JSON types a schema's values may have (an over-estimate is safe: it only makes
+    // oneOf refuse more).
+    std::set<std::string> possible_types(const Json &schema, const std::string &pointer, size_t depth) const {
+        static const std::set<std::string> all = {"null", "boolean", "object", "array", "string", "integer", "number"};
+        if (depth > kMaxDepth || !schema.is_object()) return schema.is_boolean() && !schema.get<bool>() ? std::set<std::string>{} : all;
+        if (schema.contains("$ref")) return possible_types(deref(schema, pointer), pointer, depth + 1);
+        std::set<std::string> out;
+        if (schema.contains("const")) return {type_of(schema["const"])};
+        if (schema.contains("enum") && schema["enum"].is_array()) {
+            for (const Json &v : schema["enum"]) out.insert(type_of(v));
+            return out;
+        }
+        for (const char *combiner : {"anyOf", "oneOf"})
+            if (schema.contains(combiner) && schema[combiner].is_array()) {
+                for (const Json &alt : schema[combiner]) {
+                    const auto t = possible_types(alt, pointer, depth + 1);
+                    out.insert(t.begin(), t.end());
+                }
+                return out;
+            }
+        if (schema.contains("allOf")) return {"object"};
+        if (schema.contains("type")) {
+            for (const std::string &t : declared_types(schema, pointer)) out.insert(t);
+            return out;
+        }
+        const std::string inferred = infer_type(schema);
+        return inferred == "any" ? all : std::set<std::string>{inferred};
+    }
+
+    // The values a property schema allows when it lists them (const or enum), else empty.
+    std::vector<Json> listed_values(const Json &schema, const std::string &pointer) const {
+        const Json &s = deref(schema, pointer);
+        if (!s.is_object()) return {};
+        if (s.contains("const")) return {s["const"]};
+        if (s.contains("enum") && s["enum"].is_array()) return std::vector<Json>(s["enum"].begin(), s["enum"].end());
+        return {};
+    }
+
+    // Two object schemas that both require a property whose listed values differ (a tagged
+    // union) never match the same object.
+    bool tagged_apart(const Json &a_ref, const Json &b_ref, const std::string &pointer) const {
+        const Json &a = deref(a_ref, pointer), &b = deref(b_ref, pointer);
+        for (const Json *s : {&a, &b})
+            if (!s->is_object() || !s->contains("properties") || !s->contains("required") || !(*s)["required"].is_array())
+                return false;
+        for (const Json &name : a["required"]) {
+            if (!name.is_string()) continue;
+            const std::string k = name.get<std::string>();
+            const bool b_requires = std::find(b["required"].begin(), b["required"].end(), name) != b["required"].end();
+            if (!b_requires || !a["properties"].contains(k) || !b["properties"].contains(k)) continue;
+            const auto va = listed_values(a["properties"][k], pointer), vb = listed_values(b["properties"][k], pointer);
+            if (va.empty() || vb.empty()) continue;
+            bool shared = false;
+            for (const Json &x : va)
+                for (const Json &y : vb) shared = shared || x == y;
+            if (!shared) return true;
+        }
+        return false;
+    }
+
+    // oneOf means exactly one alternative matches. The grammar can only offer the union, so it
+    // is accepted when no value can match two alternatives: their types differ, or they are
+    // objects told apart by a required property's listed values.
+    void check_one_of_disjoint(const Json &alts, const std::string &pointer) const {
+        for (size_t i = 0; i < alts.size(); ++i)
+            for (size_t j = i + 1; j < alts.size(); ++j) {
+                const auto ti = possible_types(alts[i], pointer, 0), tj = possible_types(alts[j], pointer, 0);
+                bool overlap = false;
+                for (const std::string &t : ti)
+                    overlap = overlap || tj.count(t) || (t == "number" && tj.count("integer")) ||
+                              (t == "integer" && tj.count("number"));
+                if (overlap && !tagged_apart(alts[i], alts[j], pointer))
+                    unsupported("'oneOf' at " + at(pointer) + ": alternatives " + std::to_string(i) + " and " +
+                                std::to_string(j) + " may match the same value (oneOf needs exactly one; anyOf accepts both)");
+            }
     }
 
     // Without "type": the type the other keywords are about (enforcing it is a subset of

@@ -8,9 +8,9 @@
 // false or a schema; absent means allowed), enum, const, items, prefixItems, minItems,
 // maxItems, minLength, maxLength, minimum/maximum (and exclusive ones) for integers, pattern
 // (an anchored regular-expression subset, see regex_to_grammar.h), format date, time,
-// date-time and uuid, anyOf, oneOf (as anyOf: the alternatives of real schemas rarely
-// overlap, and where they do the output is valid for at least one), allOf of object
-// schemas, $ref to #/$defs/... or #/definitions/... (recursive ones included). Annotations
+// date-time and uuid, anyOf, oneOf (when no value can match two alternatives: different
+// types, or objects told apart by a required property's const/enum values; otherwise an
+// error), allOf of object schemas, $ref to #/$defs/... or #/definitions/... (recursive ones included). Annotations
 // (title, description, $schema, $id, $comment, default, examples, deprecated, readOnly,
 // writeOnly) are ignored.
 //

@@ -261,6 +261,14 @@ TEST_CASE("JSON Schema: unsupported keywords are errors naming the keyword and i
     CHECK_THAT(schema_error(R"({"type":"string","pattern":"(?=a)b"})"), Catch::Contains("lookarounds"));
     CHECK_THAT(schema_error(R"({"$ref":"https://example.com/s.json"})"), Catch::Contains("only references inside"));
     CHECK_THAT(schema_error(R"({"type":)"), Catch::Contains("not valid JSON"));
+    CHECK_THAT(schema_error(R"({"oneOf":[{"type":"integer"},{"type":"number"}]})"),
+               Catch::Contains("'oneOf' at #: alternatives 0 and 1 may match the same value"));
+    CHECK_THAT(schema_error(R"({"oneOf":[{"type":"object","properties":{"k":{"const":1}},"required":["k"]},
+                                         {"type":"object","properties":{"k":{"enum":[2,1]}},"required":["k"]}]})"),
+               Catch::Contains("alternatives 0 and 1"));
+    CHECK(schema_error(R"({"oneOf":[{"type":"object","properties":{"k":{"const":1}},"required":["k"]},
+                                    {"type":"object","properties":{"k":{"enum":[2,3]}},"required":["k"]},{"type":"string"}]})").empty());
+    CHECK_THAT(schema_error(R"({"type":"string","const":3})"), Catch::Contains("no value of the declared 'type'"));
     CHECK(schema_error(R"({"title":"t","description":"d","$comment":"c","examples":[1],"type":"integer"})").empty());
 }
 
@@ -283,6 +291,8 @@ TEST_CASE("JSON Schema grammars accept valid documents and refuse invalid ones",
     CHECK_FALSE(ok(R"({"type":"string","pattern":"^[A-Z]{2}-\\d{3}$"})", R"("AB-12")"));
     CHECK(ok(R"({"type":"array","prefixItems":[{"type":"boolean"},{"type":"null"}],"items":false})", "[true, null]"));
     CHECK_FALSE(ok(R"({"type":"array","prefixItems":[{"type":"boolean"},{"type":"null"}],"items":false})", "[true, null, 1]"));
+    CHECK(ok(R"({"type":"string","enum":["a",1,null]})", R"("a")"));
+    CHECK_FALSE(ok(R"({"type":"string","enum":["a",1,null]})", "1"));  // not a string
     CHECK(ok(R"({"type":"array","minItems":2,"maxItems":3})", "[1,2,3]"));
     CHECK_FALSE(ok(R"({"type":"array","minItems":2,"maxItems":3})", "[1]"));
     CHECK(ok(R"({"$defs":{"t":{"type":"object","properties":{"kids":{"type":"array","items":{"$ref":"#/$defs/t"}}},"additionalProperties":false}},"$ref":"#/$defs/t"})",

@@ -111,6 +111,16 @@ check(out.startswith("["), f"the partial reply is printed ({out!r})")
 rc, out, err = chat("--json-schema", '{"enum":["yes","no"]}', "-n", "10", "--temp", "0")
 check(rc == 0 and out in ('"yes"', '"no"'), f"greedy under a schema ({rc}, {out!r}, {err!r})")
 
+# llama.cpp's own grammars (read from the peer's source bundle when it is installed, never
+# copied here) parse and constrain a reply.
+PEER_GRAMMARS = os.environ.get("EMBER_PEER_GRAMMARS", "/tmp/peer/src/grammars")
+if os.path.isdir(PEER_GRAMMARS):
+    for name in sorted(f for f in os.listdir(PEER_GRAMMARS) if f.endswith(".gbnf")):
+        rc, out, err = chat("--grammar", os.path.join(PEER_GRAMMARS, name), "-n", "16", "--temp", "1", "--seed", "1")
+        check(rc == 0 or (rc == 1 and CUT in err), f"llama.cpp's {name}: exit {rc} ({err.strip()[-200:]})")
+else:
+    print(f"(no llama.cpp grammars at {PEER_GRAMMARS}: that check is left out)")
+
 # Bad input: exit 1 with a message naming the problem; bad usage: exit 2.
 bad = os.path.join(os.path.dirname(os.path.abspath(__file__)), "grammars", "does-not-exist.gbnf")
 rc, out, err = chat("--grammar", bad)

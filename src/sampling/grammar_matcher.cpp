@@ -86,7 +86,37 @@ void GrammarMatcher::dedupe(StackSet &set) const {
     std::swap(set, kept);
 }
 
+namespace {
+
+constexpr size_t kMemoEntries = 1024;  // a power of two
+
+uint64_t hash_stacks(const StackSet &set) {
+    uint64_t h = 1469598103934665603ull;  // FNV-1a over the offsets and the stack ends
+    for (uint32_t v : set.data) h = (h ^ v) * 1099511628211ull;
+    for (uint32_t v : set.ends) h = (h ^ (v + 0x9E3779B9u)) * 1099511628211ull;
+    return h;
+}
+
+}  // namespace
+
 bool GrammarMatcher::advance_code_point(const StackSet &in, uint32_t cp, StackSet &out) const {
+    if (memo_.entries.empty()) memo_.entries.resize(kMemoEntries);
+    const uint64_t h = hash_stacks(in);
+    AdvanceMemo::Entry &e = memo_.entries[((h ^ (cp * 0x9E3779B97F4A7C15ull)) >> 20) & (kMemoEntries - 1)];
+    if (e.valid && e.cp == cp && e.hash == h && e.in == in) {
+        out = e.out;
+        return !out.empty();
+    }
+    const bool alive = advance_uncached(in, cp, out);
+    e.valid = true;
+    e.cp = cp;
+    e.hash = h;
+    e.in = in;
+    e.out = out;
+    return alive;
+}
+
+bool GrammarMatcher::advance_uncached(const StackSet &in, uint32_t cp, StackSet &out) const {
     const Grammar &g = *grammar_;
     out.clear();
     size_t steps = 0;

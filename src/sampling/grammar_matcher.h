@@ -62,13 +62,34 @@ public:
 
 private:
     bool advance_code_point(const StackSet &in, uint32_t cp, StackSet &out) const;
+    bool advance_uncached(const StackSet &in, uint32_t cp, StackSet &out) const;
     // Expands `stack` (rule references at its top become their alternatives) into out.
     void expand(const uint32_t *stack, size_t len, StackSet &out, size_t &steps) const;
     void dedupe(StackSet &set) const;
 
+    // Results of advance_code_point for recent (stacks, code point) pairs: a mask walk asks
+    // the same few questions (inside a string, each ASCII character) thousands of times.
+    // Only a cache: a copy starts empty, so copies never share it.
+    struct AdvanceMemo {
+        struct Entry {
+            uint64_t hash = 0;
+            uint32_t cp = 0;
+            bool valid = false;
+            StackSet in, out;
+        };
+        std::vector<Entry> entries;
+        AdvanceMemo() = default;
+        AdvanceMemo(const AdvanceMemo &) {}
+        AdvanceMemo &operator=(const AdvanceMemo &) {
+            entries.clear();
+            return *this;
+        }
+    };
+
     std::shared_ptr<const Grammar> grammar_;
     MatcherLimits limits_;
     MatchState initial_;
+    mutable AdvanceMemo memo_;
     // Scratch space reused between calls (a matcher is used by one thread at a time).
     mutable std::vector<uint32_t> work_data_, work_ends_, current_;
     mutable StackSet unsorted_;

@@ -361,14 +361,22 @@ private:
         }
     }
 
+    // The schema a $ref (or a chain of them) stands for. Keywords beside a $ref are refused
+    // here as in visit(), so that no caller can drop them silently.
     const Json &deref(const Json &schema, const std::string &pointer) const {
-        if (schema.is_object() && schema.contains("$ref") && schema["$ref"].is_string()) {
-            const std::string target = schema["$ref"].get<std::string>();
+        const Json *s = &schema;
+        for (size_t hops = 0; s->is_object() && s->contains("$ref"); ++hops) {
+            if (hops > kMaxDepth) unsupported("a chain of more than " + std::to_string(kMaxDepth) + " '$ref's at " + at(pointer));
+            const std::string other = first_other(*s, {"$ref", "$defs", "definitions"});
+            if (!other.empty()) unsupported("keyword '" + other + "' beside '$ref' at " + at(pointer));
+            const Json &ref = (*s)["$ref"];
+            if (!ref.is_string()) invalid("'$ref' at " + at(pointer) + " must be a string");
+            const std::string target = ref.get<std::string>();
             const Json *node = target.size() && target[0] == '#' ? resolve(target.substr(1)) : nullptr;
             if (!node) invalid("'$ref' at " + at(pointer) + ": '" + target + "' does not exist here");
-            return *node;
+            s = node;
         }
-        return schema;
+        return *s;
     }
 
     // allOf of object schemas: one object schema with every part's properties and required

@@ -269,6 +269,13 @@ TEST_CASE("JSON Schema: unsupported keywords are errors naming the keyword and i
     CHECK(schema_error(R"({"oneOf":[{"type":"object","properties":{"k":{"const":1}},"required":["k"]},
                                     {"type":"object","properties":{"k":{"enum":[2,3]}},"required":["k"]},{"type":"string"}]})").empty());
     CHECK_THAT(schema_error(R"({"type":"string","const":3})"), Catch::Contains("no value of the declared 'type'"));
+    // allOf through a chain of $refs keeps every part; a keyword beside a $ref is refused.
+    const std::string chained = R"({"$defs":{"a":{"$ref":"#/$defs/b"},"b":{"type":"object","properties":{"x":{"type":"integer"}},"required":["x"]}},
+                                     "allOf":[{"$ref":"#/$defs/a"},{"properties":{"y":{"type":"null"}},"required":["y"]}]})";
+    CHECK(matches(json_schema_to_grammar(chained), R"({"x": 1, "y": null})"));
+    CHECK_FALSE(matches(json_schema_to_grammar(chained), R"({"y": null})"));
+    CHECK_THAT(schema_error(R"({"$defs":{"a":{"type":"object"}},"allOf":[{"$ref":"#/$defs/a","maxProperties":1}]})"),
+               Catch::Contains("keyword 'maxProperties'"));
     CHECK(schema_error(R"({"title":"t","description":"d","$comment":"c","examples":[1],"type":"integer"})").empty());
 }
 

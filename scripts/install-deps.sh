@@ -7,7 +7,7 @@ PACKAGES=(
   libxsimd-dev catch2 libbenchmark-dev nlohmann-json3-dev
   clang libclang-rt-14-dev libomp-14-dev
   g++-aarch64-linux-gnu qemu-user
-  python3 python3-venv python3-wheel python3-pytest python3-numpy python3-setuptools
+  python3 python3-venv python3-wheel python3-pytest python3-numpy python3-setuptools python3-jsonschema
   abi-dumper abi-compliance-checker
 )
 

@@ -6,13 +6,15 @@
 #     best ISA level only: the per-level runs repeat the same code under the sanitizers; the
 #     "heavy" toolchain run, minutes of decoding, is left to the release stage);
 #  3. a clang build of the library and programs (warnings are errors), so it stays portable;
-#  4. the GGUF reader under libFuzzer for EMBER_FUZZ_SECONDS (default 60);
+#  4. the GGUF reader under libFuzzer for EMBER_FUZZ_SECONDS (default 60), the grammar parser
+#     and JSON Schema converter for EMBER_FUZZ_GRAMMAR_SECONDS (default 20);
 #  5. the NEON / NEON-dotprod kernels, cross-compiled and run under qemu-aarch64.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/install-deps.sh
 JOBS="$(nproc)"
 FUZZ_SECONDS="${EMBER_FUZZ_SECONDS:-60}"
+FUZZ_GRAMMAR_SECONDS="${EMBER_FUZZ_GRAMMAR_SECONDS:-20}"
 start=$(date +%s)
 stage() { echo; echo "== $* ($(( $(date +%s) - start ))s)"; }
 
@@ -36,12 +38,14 @@ cmake --build --preset clang -j"$JOBS"
 
 stage "fuzzing the GGUF reader for ${FUZZ_SECONDS}s"
 scripts/fuzz-gguf.sh "$FUZZ_SECONDS"
+stage "fuzzing the grammar parser for ${FUZZ_GRAMMAR_SECONDS}s"
+scripts/fuzz-grammar.sh "$FUZZ_GRAMMAR_SECONDS"
 
 stage "NEON kernels under qemu"
 EMBER_JOBS="$JOBS" scripts/test-neon.sh build/aarch64
 
 # Every stage passed (set -e stops at the first failure): CTest tests of both builds, plus the
-# fuzzing and NEON stages (the clang build is a build check, not counted).
+# two fuzzing stages and the NEON stage (the clang build is a build check, not counted).
 tests=$(awk '/tests failed out of/ {n += $NF} END {print n + 0}' "$LOG")
 stage "done"
-echo "$((tests + 2)) passed, 0 failed"
+echo "$((tests + 3)) passed, 0 failed"

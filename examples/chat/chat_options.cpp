@@ -20,6 +20,10 @@ const char kUsage[] =
     "  -ngl N              layers to offload to a GPU (the last N; -1: all)\n"
     "  --temp T --top-k K --top-p P --min-p P --repeat-penalty R --seed S   sampling (--temp 0: greedy)\n"
     "  --ignore-eos        keep generating past end-of-generation tokens (until -n or a full context)\n"
+    "  --grammar FILE      constrain every reply to a GBNF grammar (start rule 'root')\n"
+    "  --json-schema S     constrain every reply to JSON valid for a schema: a file, or the JSON itself\n"
+    "                      when S starts with '{'; a reply cut by -n or the context before the grammar\n"
+    "                      completed is an error (exit 1)\n"
     "  --verbose           report prompt and generation speed after each reply\n"
     "In a chat: /reset forgets the conversation, /exit (or end of input) quits, Ctrl-C stops a reply.\n";
 
@@ -58,6 +62,8 @@ bool parse_options(int argc, char **argv, Options &o) {
         else if (a == "--template") o.template_name = value();
         else if (a == "--no-chat") o.no_chat = true;
         else if (a == "--verbose") o.verbose = true;
+        else if (a == "--grammar") o.grammar_file = value();
+        else if (a == "--json-schema") o.json_schema = value();
         else if (a == "--ignore-eos") o.ignore_eos = true;
         else if (a == "-n") o.n_predict = static_cast<int32_t>(to_int(a, value(), -1, 1 << 30));
         else if (a == "-c") o.n_ctx = static_cast<uint32_t>(to_int(a, value(), 0, 1 << 24));
@@ -71,6 +77,8 @@ bool parse_options(int argc, char **argv, Options &o) {
         else if (a == "--seed") o.sampling.seed = static_cast<uint32_t>(to_int(a, value(), 0, UINT32_MAX));
         else throw std::invalid_argument("unknown option '" + a + "'");
     }
+    if (!o.grammar_file.empty() && !o.json_schema.empty())
+        throw std::invalid_argument("--grammar and --json-schema cannot be combined");
     return true;
 }
 

@@ -7,6 +7,8 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <fstream>
+#include <sstream>
 #include <stdexcept>
 #include <string>
 #include <vector>
@@ -73,6 +75,36 @@ void must(ember_status st, const char *what) {
     if (st != EMBER_OK) fail_call(st, what);
 }
 
+std::string read_text_file(const std::string &path, const char *what) {
+    std::ifstream in(path, std::ios::binary);
+    if (!in) throw std::runtime_error(std::string("cannot read the ") + what + " file '" + path + "'");
+    std::ostringstream text;
+    text << in.rdbuf();
+    return text.str();
+}
+
+// --grammar / --json-schema: a grammar stage (it constrains the chain wherever it is added).
+void add_grammar(const chat::Options &o, ember_model *model, ember_sampler *s) {
+    if (!o.grammar_file.empty()) {
+        const std::string gbnf = read_text_file(o.grammar_file, "grammar");
+        must(ember_sampler_add_grammar(s, model, gbnf.c_str(), nullptr), ("grammar '" + o.grammar_file + "'").c_str());
+    } else if (!o.json_schema.empty()) {
+        const std::string schema = o.json_schema[0] == '{' ? o.json_schema : read_text_file(o.json_schema, "JSON schema");
+        must(ember_sampler_add_json_schema(s, model, schema.c_str()), "JSON schema");
+    }
+}
+
+bool has_grammar(const chat::Options &o) { return !o.grammar_file.empty() || !o.json_schema.empty(); }
+
+// A reply that stopped for a token limit or a full context before its grammar was complete.
+bool cut_before_grammar_complete(const chat::Options &o, ember_sampler *s, const chat::TurnResult &r) {
+    if (!has_grammar(o) || r.interrupted) return false;
+    bool complete = true;
+    must(ember_sampler_is_complete(s, &complete), "sampler");
+    return !complete && (r.context_full || r.stats.stop_reason == EMBER_STOP_MAX_TOKENS ||
+                         r.stats.stop_reason == EMBER_STOP_CONTEXT_FULL);
+}
+
 // The conventional sampler chain, built step by step so --ignore-eos can ban the model's
 // end-of-generation tokens first.
 ember_sampler *make_sampler(const chat::Options &o, ember_model *model) {
@@ -117,6 +149,7 @@ int run(const chat::Options &o) {
     sp.n_threads = o.n_threads;
     if (ember_status st = ember_session_create(h.model, &sp, &h.session)) fail_call(st, "cannot create a session");
     h.sampler = make_sampler(o, h.model);
+    add_grammar(o, h.model, h.sampler);
 
     chat::Conversation conv(h.model, h.session, o.template_name, o.no_chat, o.system_prompt);
     install_sigint();
@@ -125,6 +158,10 @@ int run(const chat::Options &o) {
         std::printf("\n");
         if (r.context_full) std::fprintf(stderr, "[context full: the reply was cut short]\n");
         if (o.verbose) report(r);
+        if (cut_before_grammar_complete(o, h.sampler, r)) {
+            std::fprintf(stderr, "ember-chat: output ended before the grammar completed\n");
+            return 1;
+        }
         return 0;
     }
     const bool tty = isatty(STDIN_FILENO);
@@ -148,6 +185,8 @@ int run(const chat::Options &o) {
             const chat::TurnResult r = conv.reply(line, h.sampler, o.n_predict, &g_interrupt);
             std::printf(r.interrupted ? " [interrupted]\n" : r.context_full ? " [context full]\n" : "\n");
             if (o.verbose) report(r);
+            if (cut_before_grammar_complete(o, h.sampler, r))
+                std::fprintf(stderr, "ember-chat: output ended before the grammar completed\n");
         } catch (const std::runtime_error &e) {  // this turn failed; the chat goes on
             std::fprintf(stderr, "\nember-chat: %s\n", e.what());
         }

@@ -321,6 +321,34 @@ EMBER_API ember_status ember_sampler_reset(ember_sampler *sampler);
 EMBER_API ember_status ember_top_logprobs(const float *logits, int32_t n_vocab, int32_t n, ember_token *tokens,
                                           float *logprobs);
 
+/* Grammars (structured output). A grammar stage allows only the tokens whose text continues
+   the grammar, and end-of-generation tokens only where the grammar is complete. It constrains
+   the whole chain wherever it is added: the chain first checks the choice of its other stages
+   and, only when the grammar refuses it, masks the vocabulary with the grammar before them
+   all. Its text begins after the prompt: prompt tokens that ember_generate feeds the sampler
+   (and ember_sampler_reset) restart it; ember_sampler_accept advances it and fails for a token
+   it does not allow. When no token can continue (e.g. the grammar is complete but the end of
+   generation is banned), sampling fails with EMBER_ERR_INVALID_ARGUMENT ("the grammar allows
+   no continuation"). The model gives the vocabulary and must outlive the sampler. On failure
+   the chain is unchanged. */
+
+/* Adds a GBNF grammar (llama.cpp's syntax) whose start rule is root_rule (NULL: "root"). A
+   malformed grammar is EMBER_ERR_INVALID_ARGUMENT with "line L, column C" in the message. */
+EMBER_API ember_status ember_sampler_add_grammar(ember_sampler *chain, const ember_model *model, const char *gbnf,
+                                                 const char *root_rule);
+/* Adds the grammar of a JSON Schema (ember_json_schema_to_grammar). A keyword it cannot
+   enforce is EMBER_ERR_UNSUPPORTED naming the keyword and its JSON pointer; text that is not
+   JSON is EMBER_ERR_INVALID_ARGUMENT. */
+EMBER_API ember_status ember_sampler_add_json_schema(ember_sampler *chain, const ember_model *model,
+                                                     const char *schema_json);
+/* The GBNF (start rule "root") that accepts exactly the JSON documents valid for a schema.
+   Errors as ember_sampler_add_json_schema. NUL-terminated when it fits. */
+EMBER_API ember_status ember_json_schema_to_grammar(const char *schema_json, char *buf, size_t buf_size,
+                                                    size_t *needed);
+/* *complete: whether the text accepted since the grammar started may end here (true for a
+   chain without grammar stages). A reply cut by a token limit is incomplete when false. */
+EMBER_API ember_status ember_sampler_is_complete(const ember_sampler *sampler, bool *complete);
+
 /* ---------------------------------------------------------------------------------------- */
 /* Generation                                                                               */
 

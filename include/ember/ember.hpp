@@ -132,12 +132,39 @@ public:
     void accept(ember_token t) { check(ember_sampler_accept(get(), t)); }
     void reset() { check(ember_sampler_reset(get())); }
 
+    // Constrains the chain to a GBNF grammar or to JSON valid for a schema (see ember.h).
+    Sampler &add_grammar(const Model &model, const std::string &gbnf, const std::string &root_rule = "root") {
+        check(ember_sampler_add_grammar(get(), model.get(), gbnf.c_str(), root_rule.c_str()));
+        return *this;
+    }
+    Sampler &add_json_schema(const Model &model, const std::string &schema_json) {
+        check(ember_sampler_add_json_schema(get(), model.get(), schema_json.c_str()));
+        return *this;
+    }
+    // Whether the text since the grammar started may end here (true without a grammar).
+    bool is_complete() const {
+        bool complete = true;
+        check(ember_sampler_is_complete(get(), &complete));
+        return complete;
+    }
+
 private:
     struct Free {
         void operator()(ember_sampler *s) const { ember_sampler_free(s); }
     };
     std::unique_ptr<ember_sampler, Free> handle_;
 };
+
+// The GBNF that accepts exactly the JSON valid for a schema; throws for an unsupported keyword.
+inline std::string json_schema_to_grammar(const std::string &schema_json) {
+    size_t needed = 0;
+    const ember_status st = ember_json_schema_to_grammar(schema_json.c_str(), nullptr, 0, &needed);
+    if (st != EMBER_ERR_BUFFER_TOO_SMALL) check(st);
+    std::string gbnf(needed + 1, '\0');
+    check(ember_json_schema_to_grammar(schema_json.c_str(), &gbnf[0], gbnf.size(), &needed));
+    gbnf.resize(needed);
+    return gbnf;
+}
 
 class Session {
 public:

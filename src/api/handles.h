@@ -2,12 +2,14 @@
 #pragma once
 
 #include <memory>
+#include <mutex>
 #include <string>
 
 #include "ember/ember.h"
 #include "gguf/gguf_shards.h"
 #include "runtime/model.h"
 #include "runtime/session.h"
+#include "sampling/grammar_tokens.h"
 #include "sampling/sampler.h"
 #include "tokenizer/vocab.h"
 
@@ -19,6 +21,9 @@ struct ember_model {
     std::string arch;
     std::string chat_template;
     bool has_chat_template = false;
+    // The vocabulary as grammar stages see it, built on first use and shared by them.
+    mutable std::once_flag grammar_tokens_once;
+    mutable std::shared_ptr<const ember::sampling::GrammarTokens> grammar_tokens;
 
     const ember::gguf::ShardedModel &sharded() const { return model ? model->files() : *files; }
     const ember::gguf::File &metadata() const { return sharded().metadata(); }

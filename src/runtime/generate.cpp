@@ -66,7 +66,7 @@ GenerateResult generate(Session &session, sampling::SamplerChain &sampler, const
             return result;
         }
         pos += static_cast<int32_t>(prompt.size());
-        for (int32_t t : prompt) sampler.accept(t);
+        for (int32_t t : prompt) sampler.accept_prompt(t);
     }
 
     tokenizer::StreamingDecoder decoder(vocab);

@@ -303,19 +303,58 @@ SamplerChain &SamplerChain::add(std::unique_ptr<Sampler> sampler) {
     return *this;
 }
 
-int32_t SamplerChain::sample(const float *logits, int32_t n_vocab) {
-    if (n_vocab <= 0) fail(EMBER_ERR_INVALID_ARGUMENT, "sampling needs at least one logit");
-    cands_.assign(logits, n_vocab);
+void SamplerChain::run(bool constrained) {
+    if (constrained)
+        for (const auto &s : samplers_)
+            if (s->constrains()) {
+                s->apply(cands_);
+                if (cands_.data.empty()) fail(EMBER_ERR_INTERNAL, std::string("sampler '") + s->name() + "' removed every token");
+            }
     for (const auto &s : samplers_) {
+        if (s->constrains()) continue;
         s->apply(cands_);
         if (cands_.data.empty()) fail(EMBER_ERR_INTERNAL, std::string("sampler '") + s->name() + "' removed every token");
     }
     if (cands_.selected < 0) Greedy().apply(cands_);
+}
+
+int32_t SamplerChain::sample(const float *logits, int32_t n_vocab) {
+    if (n_vocab <= 0) fail(EMBER_ERR_INVALID_ARGUMENT, "sampling needs at least one logit");
+    cands_.assign(logits, n_vocab);
+    if (!has_constraints()) {
+        run(false);
+        return cands_.data[static_cast<size_t>(cands_.selected)].id;
+    }
+    // Checking one token is far cheaper than masking the vocabulary, and usually enough.
+    run(false);
+    const int32_t choice = cands_.data[static_cast<size_t>(cands_.selected)].id;
+    bool allowed = true;
+    for (const auto &s : samplers_)
+        if (s->constrains() && !s->allows(choice)) allowed = false;
+    if (allowed) return choice;
+    cands_.assign(logits, n_vocab);
+    run(true);
     return cands_.data[static_cast<size_t>(cands_.selected)].id;
 }
 
 void SamplerChain::accept(int32_t token) {
     for (const auto &s : samplers_) s->accept(token);
+}
+
+void SamplerChain::accept_prompt(int32_t token) {
+    for (const auto &s : samplers_) s->accept_prompt(token);
+}
+
+bool SamplerChain::satisfied() const {
+    for (const auto &s : samplers_)
+        if (!s->satisfied()) return false;
+    return true;
+}
+
+bool SamplerChain::has_constraints() const {
+    for (const auto &s : samplers_)
+        if (s->constrains()) return true;
+    return false;
 }
 
 void SamplerChain::reset() {
@@ -324,6 +363,7 @@ void SamplerChain::reset() {
 
 SamplerChain build_chain(const SamplerParams &params) {
     SamplerChain chain;
+    if (params.grammar) chain.add(params.grammar->clone());
     if (!params.logit_bias.empty()) chain.add(make_logit_bias(params.logit_bias));
     if (params.penalty_last_n != 0 &&
         (params.penalty_repeat != 1.0f || params.penalty_frequency != 0.0f || params.penalty_presence != 0.0f))

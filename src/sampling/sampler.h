@@ -41,6 +41,15 @@ public:
     virtual void apply(Candidates &cands) = 0;
     // The token that was finally chosen (penalties remember it).
     virtual void accept(int32_t /*token*/) {}
+    // A token of a prompt, given before the text the chain will choose: penalties remember
+    // it like any other, a grammar starts over after it (its text begins after the prompt).
+    virtual void accept_prompt(int32_t token) { accept(token); }
+    // A constraint (the grammar) says which tokens may come next; the chain asks it about
+    // its unconstrained choice first and masks with it only when that choice is refused.
+    virtual bool constrains() const { return false; }
+    virtual bool allows(int32_t /*token*/) const { return true; }
+    // Whether the text accepted so far may end here (a grammar is complete).
+    virtual bool satisfied() const { return true; }
     // Forgets history and restarts the RNG from its seed.
     virtual void reset() {}
     virtual std::unique_ptr<Sampler> clone() const = 0;
@@ -79,20 +88,29 @@ public:
 
     // Runs the chain over a logits row (n_vocab floats) and returns the chosen token. A chain
     // without a selector falls back to the highest remaining logit. Does not accept().
+    // With constraints (grammars): the other samplers run first, unconstrained; when every
+    // constraint allows their choice it stands, otherwise the chain runs again with the
+    // constraints first, wherever they were added, masking every token they refuse.
     int32_t sample(const float *logits, int32_t n_vocab);
     // The candidates after the last sample() (for inspection and tests).
     const Candidates &candidates() const { return cands_; }
     void accept(int32_t token);
+    void accept_prompt(int32_t token);
+    // Whether every constraint allows the text to end here.
+    bool satisfied() const;
+    bool has_constraints() const;
     void reset();
 
 private:
+    void run(bool constrained);
+
     std::vector<std::unique_ptr<Sampler>> samplers_;
     Candidates cands_;
 };
 
 // Common settings as one struct; build() returns the conventional order:
-// logit bias -> penalties -> top-k -> typical -> top-p -> min-p -> temperature -> dist,
-// or logit bias -> penalties -> greedy when temperature <= 0.
+// [grammar] -> logit bias -> penalties -> top-k -> typical -> top-p -> min-p -> temperature
+// -> dist, or [grammar] -> logit bias -> penalties -> greedy when temperature <= 0.
 struct SamplerParams {
     uint32_t seed = 0;
     float temperature = 0.8f;
@@ -105,6 +123,7 @@ struct SamplerParams {
     float penalty_frequency = 0.0f;
     float penalty_presence = 0.0f;
     std::vector<std::pair<int32_t, float>> logit_bias;
+    std::shared_ptr<const Sampler> grammar;  // a make_grammar() stage to clone, or null
 };
 SamplerChain build_chain(const SamplerParams &params);
 

@@ -734,3 +734,102 @@ TEST_CASE("the log callback receives warnings, quiet by default") {
     }
     CHECK(messages.size() == 1);
 }
+
+TEST_CASE("grammar and JSON Schema stages through the C ABI") {
+    ModelHandle model(model_path("stories260K.gguf"));
+    SessionHandle session(model.m);
+    ember_sampler_params sp = ember_sampler_default_params();
+    sp.temperature = 1.0f;
+    sp.seed = 11;
+
+    // A grammar the model would never follow on its own: digits and commas, ended by ".".
+    ember_sampler *list = nullptr;
+    REQUIRE(ember_sampler_create(&sp, &list) == EMBER_OK);
+    REQUIRE(ember_sampler_add_grammar(list, model.m, "root ::= item (\",\" item){0,4} \".\"\nitem ::= [0-9]{1,2}", nullptr) == EMBER_OK);
+    bool complete = true;
+    REQUIRE(ember_sampler_is_complete(list, &complete) == EMBER_OK);
+    CHECK_FALSE(complete);
+    Stream constrained;
+    {
+        ember_generate_params p = ember_generate_default_params();
+        p.max_tokens = 64;
+        p.sampler = list;
+        p.callback = collect;
+        p.user_data = &constrained;
+        ember_generate_result res{};
+        res.struct_size = sizeof res;
+        REQUIRE(ember_generate(session.s, kStoryPrompt.c_str(), &p, &res) == EMBER_OK);
+        CHECK(res.stop_reason == EMBER_STOP_EOG);  // EOS comes only once the grammar is complete
+    }
+    INFO(constrained.text);
+    CHECK(constrained.text.back() == '.');
+    CHECK(constrained.text.find_first_not_of("0123456789,.") == std::string::npos);
+    REQUIRE(ember_sampler_is_complete(list, &complete) == EMBER_OK);
+    CHECK(complete);
+    ember_sampler_free(list);
+
+    // Errors: nothing thrown, a status and a message; the chain stays usable.
+    ember_sampler *chain = nullptr;
+    REQUIRE(ember_sampler_chain_create(&chain) == EMBER_OK);
+    CHECK(ember_sampler_add_grammar(chain, model.m, "root ::= \"a\"\nbad ::= [", nullptr) == EMBER_ERR_INVALID_ARGUMENT);
+    CHECK(std::string(ember_last_error()).find("line 2, column 9") != std::string::npos);
+    CHECK(ember_sampler_add_grammar(chain, model.m, "start ::= \"a\"", "begin") == EMBER_ERR_INVALID_ARGUMENT);
+    CHECK(std::string(ember_last_error()).find("'begin'") != std::string::npos);
+    CHECK(ember_sampler_add_grammar(chain, nullptr, "root ::= \"a\"", nullptr) == EMBER_ERR_INVALID_ARGUMENT);
+    CHECK(ember_sampler_add_grammar(nullptr, model.m, "root ::= \"a\"", nullptr) == EMBER_ERR_INVALID_ARGUMENT);
+    CHECK(ember_sampler_add_grammar(chain, model.m, nullptr, nullptr) == EMBER_ERR_INVALID_ARGUMENT);
+    CHECK(ember_sampler_add_json_schema(chain, model.m, R"({"type":"object","properties":{"a":{"not":{}}}})") ==
+          EMBER_ERR_UNSUPPORTED);
+    CHECK(std::string(ember_last_error()).find("'not' at #/properties/a") != std::string::npos);
+    CHECK(ember_sampler_add_json_schema(chain, model.m, "{oops") == EMBER_ERR_INVALID_ARGUMENT);
+    CHECK(ember_sampler_is_complete(chain, nullptr) == EMBER_ERR_INVALID_ARGUMENT);
+    REQUIRE(ember_sampler_is_complete(chain, &complete) == EMBER_OK);
+    CHECK(complete);  // no grammar stage was added
+    // accept() follows the grammar: a token it does not allow is refused; after the end of
+    // generation nothing may follow.
+    REQUIRE(ember_sampler_add_grammar(chain, model.m, "root ::= \".\"", nullptr) == EMBER_OK);
+    ember_token dot = -1, letter = -1;
+    for (ember_token id = 0; id < ember_model_n_vocab(model.m); ++id) {
+        char piece[16];
+        size_t n = 0;
+        if (ember_token_to_piece(model.m, id, false, piece, sizeof piece, &n) != EMBER_OK) continue;
+        if (std::string(piece, n) == ".") dot = id;
+        if (std::string(piece, n) == "a") letter = id;
+    }
+    REQUIRE(dot >= 0);
+    REQUIRE(letter >= 0);
+    CHECK(ember_sampler_accept(chain, letter) == EMBER_ERR_INVALID_ARGUMENT);
+    CHECK(std::string(ember_last_error()).find("does not continue the grammar") != std::string::npos);
+    REQUIRE(ember_sampler_accept(chain, dot) == EMBER_OK);
+    REQUIRE(ember_sampler_is_complete(chain, &complete) == EMBER_OK);
+    CHECK(complete);
+    std::vector<float> logits(static_cast<size_t>(ember_model_n_vocab(model.m)), 0.0f);
+    ember_token t = -1;
+    REQUIRE(ember_sampler_sample_logits(chain, logits.data(), static_cast<int32_t>(logits.size()), &t) == EMBER_OK);
+    CHECK(ember_token_is_eog(model.m, t));  // complete, nothing may follow: only the end
+    REQUIRE(ember_sampler_accept(chain, t) == EMBER_OK);
+    CHECK(ember_sampler_sample_logits(chain, logits.data(), static_cast<int32_t>(logits.size()), &t) ==
+          EMBER_ERR_INVALID_ARGUMENT);
+    CHECK(std::string(ember_last_error()).find("after the end") != std::string::npos);
+    REQUIRE(ember_sampler_reset(chain) == EMBER_OK);  // starts over
+    REQUIRE(ember_sampler_is_complete(chain, &complete) == EMBER_OK);
+    CHECK_FALSE(complete);
+    ember_sampler_free(chain);
+
+    // The schema -> GBNF conversion with the header's buffer conventions.
+    const char *schema = R"({"type":"object","properties":{"n":{"type":"integer"}},"required":["n"]})";
+    size_t needed = 0;
+    CHECK(ember_json_schema_to_grammar(schema, nullptr, 0, &needed) == EMBER_ERR_BUFFER_TOO_SMALL);
+    REQUIRE(needed > 0);
+    std::string gbnf(needed + 1, '\0');
+    REQUIRE(ember_json_schema_to_grammar(schema, &gbnf[0], gbnf.size(), &needed) == EMBER_OK);
+    gbnf.resize(needed);
+    CHECK(gbnf.rfind("root ::= ", 0) == 0);
+    ember_sampler *from_text = nullptr;
+    REQUIRE(ember_sampler_chain_create(&from_text) == EMBER_OK);
+    CHECK(ember_sampler_add_grammar(from_text, model.m, gbnf.c_str(), "root") == EMBER_OK);
+    ember_sampler_free(from_text);
+    CHECK(ember_json_schema_to_grammar(R"({"type":"string","format":"email"})", &gbnf[0], gbnf.size(), &needed) ==
+          EMBER_ERR_UNSUPPORTED);
+    CHECK(std::string(ember_last_error()).find("format 'email'") != std::string::npos);
+}

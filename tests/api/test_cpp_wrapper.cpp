@@ -48,3 +48,26 @@ TEST_CASE("C++ wrapper: tokens, logits, chat templates, errors as exceptions") {
     }
     CHECK_THROWS_AS(model.apply_chat_template({{"user", "Hi"}}, true, "nope"), ember::Exception);
 }
+
+TEST_CASE("C++ wrapper: a JSON schema constrains the reply; unsupported keywords throw") {
+    ember::Model model(kStories);
+    ember::Session session(model);
+    ember_sampler_params p = ember_sampler_default_params();
+    p.temperature = 1.0f;
+    p.seed = 3;
+    ember::Sampler sampler(&p);
+    sampler.add_json_schema(model, R"({"type":"object","properties":{"ok":{"type":"boolean"}},"required":["ok"],"additionalProperties":false})");
+    CHECK_FALSE(sampler.is_complete());
+    std::string text;
+    session.generate("Once upon a time", [&](std::string_view piece) { text += piece; return true; }, 64, &sampler);
+    CHECK(sampler.is_complete());
+    // Only these documents exist, up to the bounded whitespace.
+    std::string squeezed;
+    for (char c : text)
+        if (c != ' ' && c != '\n' && c != '\t') squeezed += c;
+    CHECK((squeezed == R"({"ok":true})" || squeezed == R"({"ok":false})"));
+    CHECK_THROWS_WITH(ember::json_schema_to_grammar(R"({"type":"array","uniqueItems":true})"),
+                      Catch::Contains("'uniqueItems' at #"));
+    CHECK(ember::json_schema_to_grammar(R"({"type":"null"})").find("root ::=") == 0);
+    CHECK_THROWS_WITH(ember::Sampler(&p).add_grammar(model, "root ::= (", "root"), Catch::Contains("line 1, column 10"));
+}

@@ -4,6 +4,7 @@
     print("".join(model.generate("Once upon a time", max_tokens=32, temperature=0)))
 """
 import ctypes
+import json
 import queue
 import threading
 
@@ -15,7 +16,7 @@ try:
 except ImportError:  # numpy is optional: lists are returned without it
     _np = None
 
-__all__ = ["EmberError", "Model", "Session", "version", "system_info"]
+__all__ = ["EmberError", "Model", "Session", "version", "system_info", "json_schema_to_grammar"]
 __version__ = "0.1.0"
 
 _POOLING = {"none": 0, "mean": 1, "last": 2}
@@ -27,6 +28,14 @@ def version():
 
 def system_info():
     return lib.ember_system_info().decode()
+
+
+def json_schema_to_grammar(schema):
+    """The GBNF grammar accepting exactly the JSON valid for `schema` (a dict or JSON text).
+    Raises EmberError naming the keyword and its JSON pointer for what Ember cannot enforce."""
+    text = schema if isinstance(schema, str) else json.dumps(schema)
+    data = text.encode("utf-8")
+    return fetch_string(lambda buf, size, needed: lib.ember_json_schema_to_grammar(data, buf, size, needed)).decode()
 
 
 def _floats(ptr, n):
@@ -140,12 +149,16 @@ class Model:
         return raw.decode("utf-8", "replace")
 
     def generate(self, prompt, max_tokens=128, temperature=0.8, top_k=40, top_p=0.95, min_p=0.05, seed=0,
-                 repeat_penalty=1.0, stop=None, n_ctx=0, n_threads=0, parse_special=False):
-        """Yields the text of a completion of `prompt` piece by piece (temperature 0: greedy)."""
+                 repeat_penalty=1.0, stop=None, n_ctx=0, n_threads=0, parse_special=False, grammar=None,
+                 json_schema=None):
+        """Yields the text of a completion of `prompt` piece by piece (temperature 0: greedy).
+        grammar (GBNF text, start rule "root") or json_schema (a dict or JSON text) constrains
+        it; a completion cut by max_tokens or the context before the grammar completed raises
+        EmberError after its text was yielded."""
         session = Session(self, n_ctx=n_ctx, n_threads=n_threads)
         yield from session.generate(prompt, max_tokens=max_tokens, temperature=temperature, top_k=top_k, top_p=top_p,
                                     min_p=min_p, seed=seed, repeat_penalty=repeat_penalty, stop=stop,
-                                    parse_special=parse_special)
+                                    parse_special=parse_special, grammar=grammar, json_schema=json_schema)
 
     def chat(self, messages, stream=False, template=None, **generate_args):
         """The assistant's reply to a conversation, formatted with the model's chat template."""
@@ -229,13 +242,25 @@ class Session:
         return _np.stack(rows) if _np is not None else rows
 
     def generate(self, prompt, max_tokens=128, temperature=0.8, top_k=40, top_p=0.95, min_p=0.05, seed=0,
-                 repeat_penalty=1.0, stop=None, parse_special=False):
-        """Yields the reply to `prompt` (appended to the session) piece by piece."""
+                 repeat_penalty=1.0, stop=None, parse_special=False, grammar=None, json_schema=None):
+        """Yields the reply to `prompt` (appended to the session) piece by piece; grammar and
+        json_schema as for Model.generate."""
+        if grammar is not None and json_schema is not None:
+            raise EmberError(1, "give grammar or json_schema, not both")
         sp = lib.ember_sampler_default_params()
         sp.seed, sp.temperature, sp.top_k, sp.top_p, sp.min_p = seed, temperature, top_k, top_p, min_p
         sp.penalty_repeat = repeat_penalty
         sampler = ctypes.c_void_p()
         check(lib.ember_sampler_create(ctypes.byref(sp), ctypes.byref(sampler)))
+        try:
+            if grammar is not None:
+                check(lib.ember_sampler_add_grammar(sampler, self.model.handle, grammar.encode("utf-8"), None))
+            elif json_schema is not None:
+                text = json_schema if isinstance(json_schema, str) else json.dumps(json_schema)
+                check(lib.ember_sampler_add_json_schema(sampler, self.model.handle, text.encode("utf-8")))
+        except EmberError:
+            lib.ember_sampler_free(sampler)
+            raise
 
         pieces = queue.Queue()
         cancelled = threading.Event()
@@ -276,6 +301,8 @@ class Session:
                 if item is done:
                     break
                 yield item.decode("utf-8", "replace")
+            complete = ctypes.c_bool(True)
+            check(lib.ember_sampler_is_complete(sampler, ctypes.byref(complete)))
         finally:
             cancelled.set()
             worker.join()
@@ -283,3 +310,5 @@ class Session:
         if outcome.get("status", 0) != 0:
             raise EmberError(outcome["status"], outcome.get("message") or "generation failed")
         self.last_result = result
+        if not complete.value and result.stop_reason in (2, 5):  # EMBER_STOP_MAX_TOKENS, EMBER_STOP_CONTEXT_FULL
+            raise EmberError(1, "output ended before the grammar completed")

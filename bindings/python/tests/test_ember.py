@@ -121,3 +121,34 @@ def test_offloaded_layers_give_the_same_results(model, monkeypatch, n_gpu_layers
     monkeypatch.setenv("EMBER_TEST_DEVICE", "bogus")
     with pytest.raises(ember.EmberError, match="cpu-copy"):
         ember.Model(STORIES, n_gpu_layers=n_gpu_layers)
+
+
+def test_generate_with_a_json_schema(model):
+    import json
+    schema = {"type": "object", "properties": {"n": {"type": "integer", "minimum": 0, "maximum": 9},
+                                               "tags": {"type": "array", "items": {"enum": ["a", "b"]}, "maxItems": 2}},
+              "required": ["n", "tags"], "additionalProperties": False}
+    for seed in (1, 2, 3):
+        doc = json.loads("".join(model.generate("Once upon a time", max_tokens=200, temperature=1.0, seed=seed,
+                                                json_schema=schema)))
+        assert set(doc) == {"n", "tags"} and 0 <= doc["n"] <= 9
+        assert len(doc["tags"]) <= 2 and all(t in ("a", "b") for t in doc["tags"])
+
+
+def test_generate_with_a_grammar(model):
+    text = "".join(model.generate("Once upon a time", max_tokens=100, temperature=1.0, seed=4,
+                                  grammar='root ::= ("yes" | "no") ("," ("yes" | "no")){0,3} "."'))
+    words = text[:-1].split(",")
+    assert text.endswith(".") and 1 <= len(words) <= 4 and all(w in ("yes", "no") for w in words)
+
+
+def test_grammar_errors(model):
+    with pytest.raises(ember.EmberError, match="line 1, column 10"):
+        list(model.generate("x", grammar="root ::= ["))
+    with pytest.raises(ember.EmberError, match="'uniqueItems' at #/properties/a"):
+        list(model.generate("x", json_schema={"properties": {"a": {"uniqueItems": True}}}))
+    with pytest.raises(ember.EmberError, match="output ended before the grammar completed"):
+        list(model.generate("x", max_tokens=3, temperature=1.0, grammar='root ::= "a"{50}'))
+    assert ember.json_schema_to_grammar({"type": "boolean"}).startswith("root ::= ")
+    with pytest.raises(ember.EmberError, match="format 'email'"):
+        ember.json_schema_to_grammar('{"type": "string", "format": "email"}')

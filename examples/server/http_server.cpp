@@ -54,6 +54,20 @@ int HttpServer::bind() {
     return http_.bind_to_port(options_.host, options_.port) ? options_.port : -1;
 }
 
+void HttpServer::start() {
+    listener_ = std::thread([this] {
+        http_.listen_after_bind();
+        listen_returned_.store(true);
+    });
+    // httplib's stop() does nothing before the server runs: wait until it does.
+    while (!http_.is_running() && !listen_returned_.load()) std::this_thread::sleep_for(std::chrono::milliseconds(1));
+}
+
+void HttpServer::stop() {
+    http_.stop();
+    if (listener_.joinable()) listener_.join();
+}
+
 void HttpServer::set_ready(Engine *engine, Scheduler *scheduler, const std::string &model_id, int32_t slot_ctx) {
     engine_ = engine;
     scheduler_ = scheduler;

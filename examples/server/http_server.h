@@ -5,6 +5,7 @@
 #include <atomic>
 #include <memory>
 #include <string>
+#include <thread>
 
 #include <httplib.h>
 #include <nlohmann/json.hpp>
@@ -20,15 +21,17 @@ namespace server {
 class HttpServer {
 public:
     explicit HttpServer(const Options &options);
+    ~HttpServer() { stop(); }
 
     // Binds (port 0: any free port); returns the port, or -1 when it cannot.
     int bind();
-    // Serves until stop(); call on its own thread.
-    void listen() { http_.listen_after_bind(); }
+    // Serves on a thread of its own until stop(); returns once it accepts connections.
+    void start();
     void set_ready(Engine *engine, Scheduler *scheduler, const std::string &model_id, int32_t slot_ctx);
     // New requests get 503; /health says so.
     void begin_shutdown() { shutting_down_.store(true); }
-    void stop() { http_.stop(); }
+    // Stops serving (waits for the requests being answered) and joins the thread.
+    void stop();
     Metrics &metrics() { return metrics_; }
 
 private:
@@ -48,6 +51,8 @@ private:
     Engine *engine_ = nullptr;
     Scheduler *scheduler_ = nullptr;
     std::unique_ptr<ParseContext> parse_ctx_;
+    std::thread listener_;
+    std::atomic<bool> listen_returned_{false};
 };
 
 }  // namespace server

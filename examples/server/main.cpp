@@ -1,4 +1,5 @@
 // ember-server: an OpenAI-compatible HTTP server on the public C API (ember.h).
+#include <malloc.h>
 #include <pthread.h>
 #include <signal.h>
 
@@ -32,7 +33,7 @@ int serve(const server::Options &o, sigset_t &signals) {
         std::fprintf(stderr, "ember-server: cannot listen on %s:%d\n", o.host.c_str(), o.port);
         return 1;
     }
-    std::thread listener([&] { http.listen(); });
+    http.start();
     std::fprintf(stderr, "ember-server: listening on http://%s:%d\n", o.host.c_str(), port);
 
     int status = 0;
@@ -64,7 +65,6 @@ int serve(const server::Options &o, sigset_t &signals) {
     http.begin_shutdown();
     if (scheduler) scheduler->shutdown(kShutdownGrace);
     http.stop();
-    listener.join();
     scheduler.reset();
     engine.reset();
     return status;
@@ -81,6 +81,9 @@ int main(int argc, char **argv) {
     sigaddset(&signals, SIGTERM);
     pthread_sigmask(SIG_BLOCK, &signals, nullptr);
     signal(SIGPIPE, SIG_IGN);  // a client gone mid-write is an error return, not a crash
+    // glibc gives each new thread its own malloc arena; with a thread per connection that
+    // lets memory grow with the number of threads ever used rather than with the load.
+    mallopt(M_ARENA_MAX, 2);
 
     server::Options options;
     try {

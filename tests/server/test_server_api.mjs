@@ -262,6 +262,29 @@ step('queue: pings, full, shutdown');
   check(/data: \[DONE\]|"error"/.test(b), 'the in-flight stream ended with [DONE] or an error event', b.slice(-300));
 }
 
+step('--timeout, --api-key-file, SIGINT');
+{
+  const tmp2 = mkdtempSync(path.join(os.tmpdir(), 'ember-server-key-'));
+  writeFileSync(path.join(tmp2, 'key'), 'file-key\n');
+  const t = await startServer(['-m', STORIES, '-c', '8192', '-np', '1', '--timeout', '0.5', '--api-key-file', path.join(tmp2, 'key')],
+                              { key: 'file-key' });
+  const longBody = { prompt: 'The', max_tokens: 8000, temperature: 0, logit_bias: { 2: -100 } };  // EOS banned
+  const t0 = Date.now();
+  const r1 = await curl(t.url + '/v1/completions', { data: longBody, headers: { Authorization: 'Bearer file-key' } });
+  check(r1.status === 504 && r1.json?.error?.code === 'timeout' && Date.now() - t0 < 5000,
+        '--timeout: a request past it gets 504', { status: r1.status, ms: Date.now() - t0, body: r1.body.slice(0, 200) });
+  const r2 = await curl(t.url + '/v1/completions', { data: { ...longBody, stream: true }, headers: { Authorization: 'Bearer file-key' } });
+  check(/data: \{"error":\{[^\n]*"timeout"/.test(r2.body) && !/\[DONE\]/.test(r2.body),
+        '--timeout: a stream past it ends with an error event', r2.body.slice(-300));
+  check((await curl(t.url + '/v1/models', { method: 'GET', headers: { Authorization: 'Bearer wrong' } })).status === 401,
+        '--api-key-file: a wrong key is refused');
+  check((await curl(t.url + '/v1/models', { method: 'GET', headers: { Authorization: 'Bearer file-key' } })).status === 200,
+        '--api-key-file: the key from the file is accepted');
+  t.proc.kill('SIGINT');
+  for (let i = 0; i < 300 && !t.exited; i++) await sleep(50);
+  check(t.exited?.code === 0, 'SIGINT: exit 0', t.exited);
+}
+
 step('usage errors');
 // --- usage errors and --help ------------------------------------------------------------------
 {
@@ -272,5 +295,7 @@ step('usage errors');
   check(spawnSync(SERVER, ['-m', STORIES, '-np', '0']).status === 2, '-np 0: exit 2');
   check(spawnSync(SERVER, ['-m', STORIES, '--bogus']).status === 2, 'unknown option: exit 2');
   check(spawnSync(SERVER, ['-m', '/nonexistent.gguf', '--port', '0']).status === 1, 'missing model: exit 1');
+  check(spawnSync(SERVER, ['-m', STORIES, '--api-key-file', '/nonexistent-key']).status === 2, 'unreadable --api-key-file: exit 2');
+  check(spawnSync(SERVER, ['-m', STORIES, '--timeout', '-1']).status === 2, 'negative --timeout: exit 2');
 }
 finish();

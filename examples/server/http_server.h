@@ -1,5 +1,6 @@
 // The HTTP side: routes, the API key, errors in OpenAI's shape, body limits, one log line
-// per request. Endpoints answer 503 until the model is loaded (set_ready).
+// per request (http_server.cpp); the endpoints themselves are in endpoints.cpp. Everything
+// but /health answers 503 until the model is loaded (set_ready).
 #pragma once
 
 #include <atomic>

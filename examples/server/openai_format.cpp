@@ -151,4 +151,21 @@ std::string sse_usage_chunk(const ResponseHeader &h, const Usage &usage) {
 
 std::string sse_error(const ApiError &e) { return sse_event(error_body(e)); }
 
+std::string base64_floats(const std::vector<float> &values) {
+    static const char digits[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    const auto *bytes = reinterpret_cast<const unsigned char *>(values.data());  // x86/ARM: little-endian
+    const size_t n = values.size() * sizeof(float);
+    std::string out;
+    out.reserve((n + 2) / 3 * 4);
+    for (size_t k = 0; k < n; k += 3) {
+        const uint32_t v = (uint32_t{bytes[k]} << 16) | (k + 1 < n ? uint32_t{bytes[k + 1]} << 8 : 0u) |
+                           (k + 2 < n ? uint32_t{bytes[k + 2]} : 0u);
+        out += digits[(v >> 18) & 63];
+        out += digits[(v >> 12) & 63];
+        out += k + 1 < n ? digits[(v >> 6) & 63] : '=';
+        out += k + 2 < n ? digits[v & 63] : '=';
+    }
+    return out;
+}
+
 }  // namespace server

@@ -39,6 +39,9 @@ std::string sse_content_chunk(const ResponseHeader &h, const std::string &text, 
 std::string sse_final_chunk(const ResponseHeader &h, const std::string &finish_reason, bool include_usage);
 std::string sse_usage_chunk(const ResponseHeader &h, const Usage &usage);
 std::string sse_error(const ApiError &e);
+
+// Little-endian float32 values in base64, as OpenAI's encoding_format "base64" is.
+std::string base64_floats(const std::vector<float> &values);
 inline const char *sse_done() { return "data: [DONE]\n\n"; }
 
 }  // namespace server

@@ -4,7 +4,7 @@ set -euo pipefail
 
 PACKAGES=(
   build-essential cmake pkg-config git
-  libxsimd-dev catch2 libbenchmark-dev nlohmann-json3-dev
+  libxsimd-dev catch2 libbenchmark-dev nlohmann-json3-dev libcpp-httplib-dev curl
   clang libclang-rt-14-dev libomp-14-dev
   g++-aarch64-linux-gnu qemu-user
   python3 python3-venv python3-wheel python3-pytest python3-numpy python3-setuptools python3-jsonschema

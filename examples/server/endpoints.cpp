@@ -12,7 +12,7 @@ void HttpServer::handle_generation(const httplib::Request &req, httplib::Respons
     const nlohmann::json body = parse_json_body(req.body);
     GenerationRequest request = endpoint == Endpoint::Chat ? parse_chat_request(body, *parse_ctx_)
                                                            : parse_completion_request(body, *parse_ctx_);
-    SamplerPtr sampler = make_sampler(request.sampling);
+    SamplerPtr sampler = make_sampler(parse_ctx_->engine.model(), request.sampling);
     const auto deadline = Clock::now() + std::chrono::duration_cast<Clock::duration>(
                                              std::chrono::duration<double>(options_.timeout_s));
     auto job = std::make_shared<Job>(std::move(request), std::move(sampler), deadline);

@@ -21,6 +21,11 @@ struct SamplingOptions {
     uint32_t seed = 0;
     bool has_seed = false;
     std::vector<std::pair<ember_token, float>> logit_bias;
+    // An output constraint (at most one): a GBNF grammar (the `grammar` extension field) or a
+    // JSON Schema (response_format json_schema / json_object), and the field that asked for it.
+    std::string grammar;
+    std::string json_schema;
+    std::string constraint_field;
 };
 
 enum class Endpoint { Chat, Completion };

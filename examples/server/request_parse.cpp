@@ -121,6 +121,11 @@ void parse_common(const json &body, const ParseContext &ctx, GenerationRequest &
     parse_sampling(body, ctx, r.sampling);
     const long long n = int_field(body, "n", 1, 128, 1);
     if (n > 1) throw unsupported_field("n", "one choice per request (n = 1)");
+    if (present(body, "grammar")) {  // Ember's extension: a GBNF grammar the reply must follow
+        if (!body["grammar"].is_string()) throw wrong_type("grammar", "a string (GBNF)");
+        r.sampling.grammar = body["grammar"].get<std::string>();
+        r.sampling.constraint_field = "grammar";
+    }
     r.max_tokens = static_cast<int32_t>(int_field(body, "max_tokens", 1, 1 << 30, -1));
     if (present(body, "stop")) {
         const json &s = body["stop"];
@@ -214,7 +219,7 @@ GenerationRequest parse_chat_request(const json &body, const ParseContext &ctx) 
     check_fields(body, {"model", "messages", "max_tokens", "max_completion_tokens", "temperature", "top_p", "top_k",
                         "min_p", "presence_penalty", "frequency_penalty", "repeat_penalty", "seed", "stop",
                         "logit_bias", "logprobs", "top_logprobs", "n", "stream", "stream_options",
-                        "response_format"});
+                        "response_format", "grammar"});
     GenerationRequest r;
     r.endpoint = Endpoint::Chat;
     parse_common(body, ctx, r);
@@ -232,11 +237,25 @@ GenerationRequest parse_chat_request(const json &body, const ParseContext &ctx) 
         const json &rf = body["response_format"];
         if (!rf.is_object() || !rf.contains("type") || !rf["type"].is_string())
             throw wrong_type("response_format", "an object with a 'type'");
-        // Plain text is what every request gets; the structured forms need the grammar
-        // sampler (sampler_factory.cpp is where it joins the chain).
-        if (rf["type"] != "text")
-            throw unsupported_field("response_format", "structured output ('" + rf["type"].get<std::string>() +
-                                                           "') is not implemented yet");
+        // The structured forms become a JSON Schema stage (sampler_factory.cpp), which rejects
+        // any schema keyword it cannot enforce.
+        const std::string type = rf["type"].get<std::string>();
+        if (type == "json_object") {
+            r.sampling.json_schema = R"({"type":"object"})";
+        } else if (type == "json_schema") {
+            if (!rf.contains("json_schema") || !rf["json_schema"].is_object() || !rf["json_schema"].contains("schema") ||
+                !rf["json_schema"]["schema"].is_object())
+                throw wrong_type("response_format.json_schema", "an object with a 'schema' object");
+            r.sampling.json_schema = rf["json_schema"]["schema"].dump();
+        } else if (type != "text") {
+            throw invalid_request("'response_format.type' must be text, json_object or json_schema, got '" + type + "'",
+                                  "response_format.type");
+        }
+        if (type != "text") {
+            if (!r.sampling.grammar.empty())
+                throw invalid_request("'grammar' and a structured 'response_format' cannot be combined", "grammar");
+            r.sampling.constraint_field = "response_format";
+        }
     }
     const std::vector<ChatMessage> messages = parse_messages(body);
     try {
@@ -251,7 +270,7 @@ GenerationRequest parse_chat_request(const json &body, const ParseContext &ctx) 
 GenerationRequest parse_completion_request(const json &body, const ParseContext &ctx) {
     check_fields(body, {"model", "prompt", "max_tokens", "temperature", "top_p", "top_k", "min_p",
                         "presence_penalty", "frequency_penalty", "repeat_penalty", "seed", "stop", "logit_bias",
-                        "logprobs", "n", "stream", "stream_options", "echo", "best_of", "suffix"});
+                        "logprobs", "n", "stream", "stream_options", "echo", "best_of", "suffix", "grammar"});
     GenerationRequest r;
     r.endpoint = Endpoint::Completion;
     parse_common(body, ctx, r);

@@ -25,10 +25,20 @@ uint32_t fresh_seed() {
 
 }  // namespace
 
-SamplerPtr make_sampler(const SamplingOptions &o) {
+SamplerPtr make_sampler(const ember_model *model, const SamplingOptions &o) {
     ember_sampler *raw = nullptr;
     must(ember_sampler_chain_create(&raw), "sampler");
     SamplerPtr s(raw);
+    // The constraint first: every later stage sees only the tokens it allows. A schema keyword
+    // Ember cannot enforce is a 400 naming it (never a silently looser reply).
+    ember_status st = EMBER_OK;
+    if (!o.grammar.empty())
+        st = ember_sampler_add_grammar(s.get(), model, o.grammar.c_str(), nullptr);
+    else if (!o.json_schema.empty())
+        st = ember_sampler_add_json_schema(s.get(), model, o.json_schema.c_str());
+    if (st != EMBER_OK)
+        throw invalid_request(o.constraint_field + ": " + ember_error_text(st), o.constraint_field,
+                              st == EMBER_ERR_UNSUPPORTED ? "unsupported_schema" : "invalid_grammar");
     if (!o.logit_bias.empty()) {
         std::vector<ember_token> tokens;
         std::vector<float> biases;

@@ -15,8 +15,8 @@ struct SamplerDeleter {
 };
 using SamplerPtr = std::unique_ptr<ember_sampler, SamplerDeleter>;
 
-// logit bias -> penalties -> greedy, or top-k -> top-p -> min-p -> temperature -> draw.
-// Throws ApiError (400) when Ember refuses a value.
-SamplerPtr make_sampler(const SamplingOptions &options);
+// grammar or JSON Schema -> logit bias -> penalties -> greedy, or top-k -> top-p -> min-p ->
+// temperature -> draw. Throws ApiError (400) when Ember refuses a value, a grammar or a schema.
+SamplerPtr make_sampler(const ember_model *model, const SamplingOptions &options);
 
 }  // namespace server

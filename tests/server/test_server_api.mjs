@@ -151,8 +151,15 @@ await expectError('top_logprobs without logprobs', chatUrl, { messages: msgs, to
 await expectError('n > 1', chatUrl, { messages: msgs, n: 2 }, 400, 'n');
 await expectError('tools', chatUrl, { messages: msgs, tools: [{ type: 'function', function: { name: 'f' } }] }, 400, 'tools');
 await expectError('tool_choice', chatUrl, { messages: msgs, tool_choice: 'auto' }, 400, 'tool_choice');
-await expectError('response_format json_object', chatUrl, { messages: msgs, response_format: { type: 'json_object' } }, 400, 'response_format');
-await expectError('response_format json_schema', chatUrl, { messages: msgs, response_format: { type: 'json_schema', json_schema: { name: 'x', schema: {} } } }, 400, 'response_format');
+await expectError('response_format of an unknown type', chatUrl, { messages: msgs, response_format: { type: 'xml' } }, 400, 'response_format.type');
+await expectError('response_format json_schema without a schema', chatUrl, { messages: msgs, response_format: { type: 'json_schema', json_schema: { name: 'x' } } }, 400, 'response_format.json_schema');
+r = await expectError('a schema keyword Ember cannot enforce', chatUrl, { messages: msgs,
+  response_format: { type: 'json_schema', json_schema: { name: 'x', schema: { type: 'object', properties: { a: { type: 'string', contentEncoding: 'base64' } } } } } }, 400, 'response_format');
+check(/contentEncoding/.test(r.json?.error?.message) && /#\/properties\/a/.test(r.json?.error?.message), 'the 400 names the keyword and its pointer', r.json?.error);
+r = await expectError('a malformed grammar', compUrl, { prompt: 'x', grammar: 'root ::= ("a" | ' }, 400, 'grammar');
+check(/line 1/.test(r.json?.error?.message), 'the grammar error gives the line', r.json?.error);
+await expectError('grammar of the wrong type', compUrl, { prompt: 'x', grammar: 7 }, 400, 'grammar');
+await expectError('grammar beside a JSON response_format', chatUrl, { messages: msgs, grammar: 'root ::= "a"', response_format: { type: 'json_object' } }, 400, 'grammar');
 await expectError('audio', chatUrl, { messages: msgs, audio: { voice: 'alloy', format: 'wav' } }, 400, 'audio');
 await expectError('unknown role', chatUrl, { messages: [{ role: 'tool', content: 'x' }] }, 400, 'messages[0].role');
 await expectError('image content part', chatUrl, { messages: [{ role: 'user', content: [{ type: 'image_url', image_url: { url: 'x' } }] }] }, 400, 'messages[0].content[0].type');
@@ -180,6 +187,43 @@ try {
   await s.client.chat.completions.create({ messages: msgs, n: 3 });
   check(false, 'client: n = 3 fails');
 } catch (e) { check(e.status === 400 && /'n'/.test(e.message), 'client: n = 3 is a 400 naming n', e.message); }
+
+step('structured output');
+// --- response_format and the grammar field are enforced exactly ----------------------------
+const person = { type: 'object', additionalProperties: false, required: ['name', 'age'],
+  properties: { name: { type: 'string', minLength: 1, maxLength: 12 }, age: { type: 'integer', minimum: 0, maximum: 120 } } };
+const validPerson = (v) => v && typeof v === 'object' && !Array.isArray(v) && Object.keys(v).sort().join() === 'age,name' &&
+  typeof v.name === 'string' && v.name.length >= 1 && v.name.length <= 12 && Number.isInteger(v.age) && v.age >= 0 && v.age <= 120;
+for (const seed of [1, 2, 3]) {
+  const c = await s.client.chat.completions.create({ messages: [{ role: 'user', content: 'Who is the cat?' }], temperature: 1,
+    seed, max_tokens: 256, response_format: { type: 'json_schema', json_schema: { name: 'person', schema: person, strict: true } } });
+  let v = null;
+  try { v = JSON.parse(c.choices[0].message.content); } catch { /* checked below */ }
+  check(c.choices[0].finish_reason === 'stop' && validPerson(v), `json_schema reply (seed ${seed}) is a valid document`, c.choices[0]);
+}
+{
+  const stream = await s.client.chat.completions.create({ messages: [{ role: 'user', content: 'Who?' }], temperature: 1, seed: 9,
+    max_tokens: 256, stream: true, response_format: { type: 'json_schema', json_schema: { name: 'person', schema: person } } });
+  let text = '', reason = null;
+  for await (const chunk of stream) if (chunk.choices.length) { text += chunk.choices[0].delta.content ?? ''; reason = chunk.choices[0].finish_reason ?? reason; }
+  let v = null;
+  try { v = JSON.parse(text); } catch { /* checked below */ }
+  check(reason === 'stop' && validPerson(v), 'streamed json_schema reply is a valid document', text);
+}
+{
+  const c = await s.client.chat.completions.create({ messages: [{ role: 'user', content: 'Hello' }], temperature: 1, seed: 4,
+    max_tokens: 96, response_format: { type: 'json_object' } });
+  const text = c.choices[0].message.content;
+  let v = null;
+  try { v = JSON.parse(text); } catch { /* checked below */ }
+  check(text.startsWith('{') && (c.choices[0].finish_reason === 'length' || (v !== null && typeof v === 'object' && !Array.isArray(v))),
+        'json_object reply is an object (or cut by max_tokens)', c.choices[0]);
+}
+for (const seed of [5, 6]) {
+  r = await curl(compUrl, { data: { prompt: 'Is it day?', grammar: 'root ::= ("yes" | "no") "."', temperature: 1, seed, max_tokens: 16 }, headers: auth });
+  check(r.status === 200 && ['yes.', 'no.'].includes(r.json?.choices?.[0]?.text) && r.json.choices[0].finish_reason === 'stop',
+        `grammar field (seed ${seed}) constrains the completion`, r.body.slice(0, 300));
+}
 
 step('disconnects');
 // --- disconnects: the server stays healthy and frees the slot ------------------------------

@@ -2,10 +2,12 @@
 
 #include <algorithm>
 #include <cstdio>
+#include <string>
 #include <utility>
 #include <vector>
 
 #include "core/error.h"
+#include "sampling/grammar_parser.h"
 
 namespace ember::sampling {
 
@@ -130,7 +132,16 @@ private:
             const std::string inner(re_.substr(pos_ + 1, close - pos_ - 1));
             for (char d : inner)
                 if (!(d >= '0' && d <= '9') && d != ',') unsupported("bad repetition {" + inner + "}");
-            if (inner.empty() || inner[0] == ',') unsupported("bad repetition {" + inner + "}");
+            // {m}, {m,} or {m,n} with m <= n: anything else is not a repetition GBNF accepts.
+            const size_t comma = inner.find(',');
+            const bool bad_shape = inner.empty() || inner[0] == ',' || inner.size() > 12 ||
+                                   (comma != std::string::npos && inner.find(',', comma + 1) != std::string::npos);
+            if (bad_shape) unsupported("bad repetition {" + inner + "}");
+            const unsigned long long lo = std::stoull(inner.substr(0, comma));
+            const bool bounded = comma != std::string::npos && comma + 1 < inner.size();
+            const unsigned long long hi = bounded ? std::stoull(inner.substr(comma + 1)) : lo;
+            if (lo > hi) unsupported("bad repetition {" + inner + "} (minimum above maximum)");
+            if (hi > GrammarLimits{}.max_repetition) unsupported("repetition {" + inner + "} beyond the grammar limit");
             q = "{" + inner + "}";
             pos_ = close + 1;
         } else {

@@ -259,6 +259,10 @@ TEST_CASE("JSON Schema: unsupported keywords are errors naming the keyword and i
     CHECK_THAT(schema_error(R"({"type":"string","format":"email"})"), Catch::Contains("format 'email'"));
     CHECK_THAT(schema_error(R"({"type":"number","minimum":0.5})"), Catch::Contains("'minimum' for type 'number'"));
     CHECK_THAT(schema_error(R"({"type":"string","pattern":"(?=a)b"})"), Catch::Contains("lookarounds"));
+    // Found by the fuzzer: a repetition the GBNF parser would refuse is the converter's error.
+    CHECK_THAT(schema_error(R"({"type":"string","pattern":"^a(b|c){4,2}d?$"})"), Catch::Contains("minimum above maximum"));
+    CHECK_THAT(schema_error(R"({"type":"string","pattern":"^a{1,2,3}$"})"), Catch::Contains("bad repetition"));
+    CHECK_THAT(schema_error(R"({"type":"string","pattern":"^a{20000}$"})"), Catch::Contains("beyond the grammar limit"));
     CHECK_THAT(schema_error(R"({"$ref":"https://example.com/s.json"})"), Catch::Contains("only references inside"));
     CHECK_THAT(schema_error(R"({"type":)"), Catch::Contains("not valid JSON"));
     CHECK_THAT(schema_error(R"({"oneOf":[{"type":"integer"},{"type":"number"}]})"),

@@ -52,6 +52,10 @@ using VecDotMultiFn = void (*)(int64_t n, float *out, const void *weights, const
                                size_t act_stride, int n_rows);
 using RowConvertFn = void (*)(const void *src, void *dst, int64_t n);
 using FloatRowFn = void (*)(const float *x, float *y, int64_t n);
+using HalfCellsDotFn = void (*)(const float *q, const uint16_t *k, int64_t stride, int64_t n, const int32_t *cells,
+                                int64_t n_cells, float *dots);
+using HalfCellsMadFn = void (*)(const uint16_t *v, int64_t stride, int64_t n, const int32_t *cells,
+                                const float *rescale, const float *weight, int64_t n_cells, float *acc);
 
 struct IsaVecDot {
     TensorType vec_dot_type;  // the activation format this kernel expects
@@ -98,6 +102,8 @@ struct IsaKernels {
     RowConvertFn fp16_to_fp32;            // uint16 -> float (nullptr: scalar conversion)
     RowConvertFn fp32_to_fp16;            // float -> uint16 (nullptr: scalar conversion)
     FloatRowFn exp_rows;                  // exp_approx of a row (nullptr: exp_approx_rows_scalar)
+    HalfCellsDotFn half_cells_dot;        // cpu/ops.h (nullptr: half_cells_dot_scalar)
+    HalfCellsMadFn half_cells_mad;        // cpu/ops.h (nullptr: half_cells_mad_scalar)
 };
 
 // The kernel table of an available level (throws ember::Error for one that is not available),

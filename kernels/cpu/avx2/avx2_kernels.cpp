@@ -2,6 +2,7 @@
 #include "cpu/avx2/x86_vec_dot.inc"
 #include "cpu/avx2/x86_gemm.inc"
 #include "cpu/avx2/x86_gemv.inc"
+#include "cpu/avx2/x86_half_attention.inc"
 #include "cpu/exp_approx_xsimd.inc"
 
 namespace ember::cpu {
@@ -10,5 +11,6 @@ void fill_avx2_kernels(IsaKernels &k) {
     fill_x86_gemm(k);
     fill_x86_gemv(k);
     k.exp_rows = exp_approx_rows_xsimd<xsimd::fma3<xsimd::avx2>>;  // also the AVX-512 levels'
+    fill_x86_half_attention(k);
 }
 }  // namespace ember::cpu

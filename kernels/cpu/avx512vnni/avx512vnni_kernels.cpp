@@ -5,11 +5,13 @@
 #include "cpu/avx2/x86_vec_dot.inc"
 #include "cpu/avx2/x86_gemm.inc"
 #include "cpu/avx2/x86_gemv.inc"
+#include "cpu/avx2/x86_half_attention.inc"
 
 namespace ember::cpu {
 void fill_avx512vnni_kernels(IsaKernels &k) {
     fill_x86_kernels(k);
     fill_x86_gemm(k);
     fill_x86_gemv(k);
+    fill_x86_half_attention(k);
 }
 }  // namespace ember::cpu

@@ -54,12 +54,11 @@ inline float sum16(const float *x) {
     return (h4[0] + h4[2]) + (h4[1] + h4[3]);
 }
 
-// q·k as the reference's dot product for the cache's type: blocks of 64 in four 16-lane FMA
-// accumulators, folded (0+2, 1+3, then 0+1) and summed across lanes; the rest of the row one
-// product at a time, accumulated in double for F16 rows (whose products are exact) and with
-// FMA in float for F32 rows.
+// q·k of F32 rows as the reference's dot product: blocks of 64 in four 16-lane FMA
+// accumulators, folded (0+2, 1+3, then 0+1) and summed across lanes, then the rest of the row
+// one FMA at a time. (F16 rows: cpu::half_cells_dot.)
 EMBER_FMA_CLONES
-float dot_row(const float *q, const float *k, int64_t n, bool half) {
+float dot_row(const float *q, const float *k, int64_t n) {
     const int64_t n64 = n - n % 64;
     float acc[4][kLanes] = {};
     for (int64_t i = 0; i < n64; i += 64)
@@ -70,13 +69,7 @@ float dot_row(const float *q, const float *k, int64_t n, bool half) {
         acc[1][l] += acc[3][l];
         acc[0][l] += acc[1][l];
     }
-    const float simd = n64 > 0 ? sum16(acc[0]) : 0.0f;
-    if (half) {
-        double sum = simd;
-        for (int64_t i = n64; i < n; ++i) sum += static_cast<double>(q[i] * k[i]);
-        return static_cast<float>(sum);
-    }
-    float sum = simd;
+    float sum = n64 > 0 ? sum16(acc[0]) : 0.0f;
     for (int64_t i = n64; i < n; ++i) sum = std::fma(q[i], k[i], sum);
     return sum;
 }
@@ -107,44 +100,79 @@ struct Scratch {
     std::vector<float> keys, values;  // one KV head's cached rows as float: [n_kv][head_dim]
     std::vector<float> key_blocks;    // the keys transposed per block (tiled path)
     std::vector<float> q, acc;        // [head_dim]
-    std::vector<uint16_t> acc_half;   // [head_dim]: the accumulator's F16 rounding
+    std::vector<uint16_t> q_half;     // [head_dim]
     std::vector<float> scores;        // [kTile]
+    // Row by row over an F16 cache, per visible cell: its index, q·k, and the online softmax's
+    // factors for the accumulator.
+    std::vector<int32_t> cells;
+    std::vector<float> dots, rescale, weight;
 };
 
-// Rounds a row to F16 and back with the level's converters (F16C on x86): the decode path
-// rounds its accumulator after every cell, so per-element software rounding would dominate.
-void round_row_to_half(float *x, uint16_t *tmp, int64_t n) {
-    cpu::fp32_to_fp16_row(x, tmp, n);
-    cpu::fp16_to_fp32_row(tmp, x, n);
+// The online softmax over the visible cells' scores, one cell at a time: when a score exceeds
+// the running maximum M, the old terms are rescaled by e^(M_old - s) and the cell weighs 1;
+// else it weighs e^(s - M). Returns the sum of the weights; rescale/weight: per cell.
+float online_softmax(const float *scores, int64_t n, float *rescale, float *weight, float &running_max) {
+    float sum = 0.0f;
+    for (int64_t j = 0; j < n; ++j) {
+        const float s = scores[j];
+        rescale[j] = 1.0f, weight[j] = 1.0f;
+        if (s > running_max) {
+            rescale[j] = std::exp(running_max - s);
+            running_max = s;
+        } else {
+            weight[j] = std::exp(s - running_max);
+        }
+        sum = sum * rescale[j] + weight[j];
+    }
+    return sum;
 }
 
-// Row by row: every visible cell updates M, S and the accumulator in turn.
+// Row by row over an F16 cache (the reference's decode): the query rounded to F16, and the
+// accumulator kept in F16, in the kernels' half_cells_dot / half_cells_mad. k and v point at
+// the KV head's row of cell 0.
+void attend_half_row_by_row(const AttentionParams &a, int64_t n_kv, const uint16_t *k, const uint16_t *v,
+                            const float *q, const float *mask, const float *sink, Scratch &w, float *out) {
+    const int64_t hd = a.head_dim, stride = a.n_head_kv * hd;
+    float *qr = w.q.data(), *acc = w.acc.data();
+    cpu::fp32_to_fp16_row(q, w.q_half.data(), hd);
+    cpu::fp16_to_fp32_row(w.q_half.data(), qr, hd);
+    int64_t n = 0;
+    for (int64_t c = 0; c < n_kv; ++c)
+        if (mask[c] != kHidden) w.cells[static_cast<size_t>(n++)] = static_cast<int32_t>(c);
+    float *dots = w.dots.data();
+    cpu::half_cells_dot(qr, k, stride, hd, w.cells.data(), n, dots);
+    for (int64_t j = 0; j < n; ++j) dots[j] = score(dots[j], a, mask[w.cells[static_cast<size_t>(j)]]);
+    float running_max = kHidden;
+    float sum = online_softmax(dots, n, w.rescale.data(), w.weight.data(), running_max);
+    std::fill(acc, acc + hd, 0.0f);
+    cpu::half_cells_mad(v, stride, hd, w.cells.data(), w.rescale.data(), w.weight.data(), n, acc);
+    add_sink(sink, running_max, sum, acc, hd);
+    const float inv = sum == 0.0f ? 0.0f : 1.0f / sum;
+    for (int64_t i = 0; i < hd; ++i) out[i] = acc[i] * inv;
+}
+
+// Row by row over an F32 cache: every visible cell updates M, S and the accumulator in turn.
 EMBER_FMA_CLONES
-void attend_row_by_row(const AttentionParams &a, bool half, int64_t n_kv, const float *q, const float *mask,
+void attend_row_by_row(const AttentionParams &a, int64_t n_kv, const float *q, const float *mask,
                        const float *sink, Scratch &w, float *out) {
     const int64_t hd = a.head_dim;
-    float *qr = w.q.data(), *acc = w.acc.data();
-    uint16_t *acc_half = w.acc_half.data();
-    std::copy(q, q + hd, qr);
-    if (half) round_row_to_half(qr, acc_half, hd);
+    float *acc = w.acc.data();
     std::fill(acc, acc + hd, 0.0f);
 
     float running_max = kHidden, sum = 0.0f;
     for (int64_t c = 0; c < n_kv; ++c) {
         if (mask[c] == kHidden) continue;
-        const float s = score(dot_row(qr, w.keys.data() + c * hd, hd, half), a, mask[c]);
+        const float s = score(dot_row(q, w.keys.data() + c * hd, hd), a, mask[c]);
         float rescale = 1.0f, weight = 1.0f;  // rescale: for the old terms; weight: e^(s - M)
         if (s > running_max) {
             rescale = std::exp(running_max - s);
             running_max = s;
             for (int64_t i = 0; i < hd; ++i) acc[i] *= rescale;
-            if (half) round_row_to_half(acc, acc_half, hd);
         } else {
             weight = std::exp(s - running_max);
         }
         const float *val = w.values.data() + c * hd;
         for (int64_t i = 0; i < hd; ++i) acc[i] = std::fma(val[i], weight, acc[i]);
-        if (half) round_row_to_half(acc, acc_half, hd);
         sum = sum * rescale + weight;
     }
     add_sink(sink, running_max, sum, acc, hd);
@@ -251,13 +279,16 @@ void attention(const AttentionParams &a, const KvLayer &kv, int64_t n_kv, const 
         Scratch w;
         w.q.resize(static_cast<size_t>(hd));
         w.acc.resize(static_cast<size_t>(hd));
-        w.acc_half.resize(static_cast<size_t>(hd));
+        w.q_half.resize(static_cast<size_t>(hd));
         w.scores.resize(static_cast<size_t>(kTile));
+        if (half && !tiled)
+            for (auto *v : {&w.dots, &w.rescale, &w.weight}) v->resize(static_cast<size_t>(n_kv));
+        w.cells.resize(half && !tiled ? static_cast<size_t>(n_kv) : 0);
         int64_t loaded_kv_head = -1;
 #pragma omp for schedule(static)
         for (int64_t h = 0; h < a.n_head; ++h) {
             const int64_t kvh = h / group;
-            if (kvh != loaded_kv_head) {
+            if (kvh != loaded_kv_head && !(half && !tiled)) {
                 gather_head(a, kv.type, kv.k, n_kv, kvh, w.keys);
                 gather_head(a, kv.type, kv.v, n_kv, kvh, w.values);
                 if (tiled) transpose_key_blocks(w.keys, n_kv, hd, w.key_blocks);
@@ -269,8 +300,11 @@ void attention(const AttentionParams &a, const KvLayer &kv, int64_t n_kv, const 
                 const float *sink = sinks ? sinks + h : nullptr;
                 if (tiled)
                     attend_tiled(a, n_kv, qt, mask + t * n_kv, sink, w, ot);
+                else if (half)
+                    attend_half_row_by_row(a, n_kv, static_cast<const uint16_t *>(kv.k) + kvh * hd,
+                                           static_cast<const uint16_t *>(kv.v) + kvh * hd, qt, mask + t * n_kv, sink, w, ot);
                 else
-                    attend_row_by_row(a, half, n_kv, qt, mask + t * n_kv, sink, w, ot);
+                    attend_row_by_row(a, n_kv, qt, mask + t * n_kv, sink, w, ot);
             }
         }
     }

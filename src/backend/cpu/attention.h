@@ -9,7 +9,8 @@
 // quantized models, which quantize the attention output again, see the same activations:
 //  - row by row, one cell at a time, for micro-batches of fewer than 64 tokens (generation,
 //    short prompts): with an F16 cache the query is rounded to F16 and the accumulator is
-//    kept in F16;
+//    kept in F16 (the inner loops are the ISA level's cpu::half_cells_dot / half_cells_mad,
+//    reading the cache in place);
 //  - tiled, for micro-batches of 64 tokens or more (head size a multiple of 16): blocks of 64
 //    cells, each scored in F32, rescaled once to the block's maximum, exponentiated with
 //    exp_approx and summed in 16-lane groups, then its weighted values added in cell order.

@@ -56,33 +56,6 @@ Activations convert_activations(IsaLevel level, TensorType vec_dot_type, const f
     return {dst, static_cast<size_t>(row_bytes)};
 }
 
-void gemv(const WeightView &w, const IsaVecDot &k, const uint8_t *act, float *y, int n_threads) {
-    const auto *base = static_cast<const uint8_t *>(w.data);
-#pragma omp parallel for num_threads(n_threads) schedule(static) if (n_threads > 1)
-    for (int64_t o = 0; o < w.n_out; ++o) k.vec_dot(w.n_in, &y[o], base + o * w.row_stride, act);
-}
-
-// The level's GEMV kernel: the token packed once, then blocks of rows (whole row groups) per thread.
-void gemv_packed(const WeightView &w, const IsaGemv &g, const uint8_t *act, float *y, int n_threads) {
-    thread_local std::vector<uint8_t> panel;
-    panel.resize(g.panel_bytes(w.n_in));
-    g.pack_activations(w.n_in, act, panel.data());
-    const uint8_t *packed = panel.data();  // (thread_local: name it outside the parallel region)
-    const auto *base = static_cast<const uint8_t *>(w.data);
-    // About 4 blocks per thread, so rows split evenly when a thread lags; one thread reads the
-    // matrix in one pass (each block starts its prefetch afresh).
-    const int64_t n_groups = (w.n_out + g.row_group - 1) / g.row_group;
-    const int64_t groups_per_block =
-        n_threads == 1 ? n_groups : std::max<int64_t>(1, n_groups / (4 * static_cast<int64_t>(n_threads)));
-    const int64_t block_rows = groups_per_block * g.row_group;
-    const int64_t n_blocks = (w.n_out + block_rows - 1) / block_rows;
-#pragma omp parallel for num_threads(n_threads) schedule(dynamic, 1) if (n_threads > 1 && n_blocks > 1)
-    for (int64_t b = 0; b < n_blocks; ++b) {
-        const int64_t o0 = b * block_rows, n_rows = std::min(block_rows, w.n_out - o0);
-        g.gemv(w.n_in, base + o0 * static_cast<int64_t>(w.row_stride), w.row_stride, n_rows, packed, y + o0);
-    }
-}
-
 void gemm(const WeightView &w, const IsaVecDot &k, const Activations &act, int64_t n_tokens, float *y,
           int64_t ldy, int n_threads) {
     const auto *base = static_cast<const uint8_t *>(w.data);
@@ -130,34 +103,138 @@ void gemm_packed(const WeightView &w, const IsaGemm &g, const Activations &act, 
     }
 }
 
-}  // namespace
 
-void matmul(IsaLevel level, const WeightView &w, const float *x, int64_t ldx, int64_t n_tokens, float *y,
-            int64_t ldy, int n_threads) {
-    if (n_tokens <= 0 || w.n_out <= 0) return;
+// The level's kernels for w, after checking that it has some and that n_in is whole blocks.
+const IsaVecDot &checked_dot(const IsaKernels &kernels, const WeightView &w) {
     const uint32_t id = static_cast<uint32_t>(w.type);
-    const IsaKernels &kernels = isa_kernels(level);
     if (id > kMaxTensorTypeId || kernels.dot[id].vec_dot == nullptr)
         fail(EMBER_ERR_UNSUPPORTED, std::string("matmul: no kernels for weight type ") + tensor_type_name(w.type));
-    const IsaVecDot &dot = kernels.dot[id];
     const uint32_t block = tensor_type_info(w.type).block_size;
     if (w.n_in <= 0 || w.n_in % block != 0)
         fail(EMBER_ERR_INVALID_ARGUMENT, std::string("matmul: n_in ") + std::to_string(w.n_in) +
                                              " is not a positive multiple of the " + tensor_type_name(w.type) +
                                              " block size " + std::to_string(block));
+    return kernels.dot[id];
+}
+
+// One matrix's share of a single-token product over shared activations: its rows in blocks,
+// each block one call of the level's GEMV (on the packed panel) or of vec_dot per row.
+struct GemvJob {
+    const WeightView *w;
+    const IsaVecDot *dot;
+    const IsaGemv *gemv;  // nullptr: vec_dot per row
+    const uint8_t *act;   // the panel (gemv) or the converted row
+    float *y;
+    int64_t block_rows, n_blocks;
+};
+
+void run_gemv_block(const GemvJob &j, int64_t b) {
+    const auto *base = static_cast<const uint8_t *>(j.w->data);
+    const int64_t o0 = b * j.block_rows, n_rows = std::min(j.block_rows, j.w->n_out - o0);
+    if (j.gemv) {
+        j.gemv->gemv(j.w->n_in, base + o0 * static_cast<int64_t>(j.w->row_stride), j.w->row_stride, n_rows, j.act, j.y + o0);
+        return;
+    }
+    for (int64_t o = o0; o < o0 + n_rows; ++o) j.dot->vec_dot(j.w->n_in, &j.y[o], base + o * j.w->row_stride, j.act);
+}
+
+// Blocks of whole row groups, about 4 per thread so that rows split evenly when a thread lags;
+// one block for one thread (each block starts its prefetch afresh).
+void split_rows(GemvJob &j, int n_threads) {
+    const int64_t group = j.gemv ? j.gemv->row_group : 1;
+    const int64_t n_groups = (j.w->n_out + group - 1) / group;
+    const int64_t groups_per_block =
+        n_threads == 1 ? n_groups : std::max<int64_t>(1, n_groups / (4 * static_cast<int64_t>(n_threads)));
+    j.block_rows = groups_per_block * group;
+    j.n_blocks = (j.w->n_out + j.block_rows - 1) / j.block_rows;
+}
+
+// One token through n matrices: the row converted once per activation format and packed
+// once per packing (the matrices of a group almost always share both), then every matrix's
+// row blocks in one parallel region.
+void matmul_one_token(IsaLevel level, const WeightView *w, size_t n, const float *x, float *const *y, int n_threads) {
+    n_threads = std::max(1, n_threads);
+    const int64_t ldx = 0;  // one row
+    const IsaKernels &kernels = isa_kernels(level);
+    struct Converted {
+        TensorType type;
+        int64_t n_in;
+        std::vector<uint8_t> storage;
+        Activations act;
+    };
+    struct Packed {
+        void (*pack)(int64_t, const void *, uint8_t *);
+        const uint8_t *src;
+        int64_t n_in;
+        std::vector<uint8_t> panel;
+    };
+    thread_local std::vector<Converted> converted;
+    thread_local std::vector<Packed> packed;
+    size_t n_converted = 0, n_packed = 0;
+    std::vector<GemvJob> jobs;
+    jobs.reserve(n);
+    for (size_t i = 0; i < n; ++i) {
+        if (w[i].n_out <= 0) continue;
+        const IsaVecDot &dot = checked_dot(kernels, w[i]);
+        const IsaGemv &v = kernels.gemv[static_cast<uint32_t>(w[i].type)];
+        const TensorType act_type = v.gemv ? v.vec_dot_type : dot.vec_dot_type;
+        size_t c = 0;
+        while (c < n_converted && !(converted[c].type == act_type && converted[c].n_in == w[i].n_in)) ++c;
+        if (c == n_converted) {
+            if (converted.size() <= c) converted.resize(c + 1);
+            converted[c].type = act_type, converted[c].n_in = w[i].n_in;
+            converted[c].act = convert_activations(level, act_type, x, ldx, w[i].n_in, 1, 1, converted[c].storage);
+            ++n_converted;
+        }
+        GemvJob job{&w[i], &dot, nullptr, converted[c].act.data, y[i], 0, 0};
+        if (v.gemv) {
+            size_t p = 0;
+            while (p < n_packed && !(packed[p].pack == v.pack_activations && packed[p].src == job.act && packed[p].n_in == w[i].n_in)) ++p;
+            if (p == n_packed) {
+                if (packed.size() <= p) packed.resize(p + 1);
+                packed[p].pack = v.pack_activations, packed[p].src = job.act, packed[p].n_in = w[i].n_in;
+                packed[p].panel.resize(v.panel_bytes(w[i].n_in));
+                v.pack_activations(w[i].n_in, job.act, packed[p].panel.data());
+                ++n_packed;
+            }
+            job.gemv = &v;
+            job.act = packed[p].panel.data();
+        }
+        split_rows(job, n_threads);
+        jobs.push_back(job);
+    }
+    // Every matrix's blocks in one parallel region.
+    std::vector<std::pair<uint32_t, int64_t>> blocks;
+    for (size_t j = 0; j < jobs.size(); ++j)
+        for (int64_t b = 0; b < jobs[j].n_blocks; ++b) blocks.emplace_back(static_cast<uint32_t>(j), b);
+    const auto n_blocks = static_cast<int64_t>(blocks.size());
+#pragma omp parallel for num_threads(n_threads) schedule(dynamic, 1) if (n_threads > 1 && n_blocks > 1)
+    for (int64_t b = 0; b < n_blocks; ++b) run_gemv_block(jobs[blocks[static_cast<size_t>(b)].first], blocks[static_cast<size_t>(b)].second);
+}
+
+}  // namespace
+
+void matmul(IsaLevel level, const WeightView &w, const float *x, int64_t ldx, int64_t n_tokens, float *y,
+            int64_t ldy, int n_threads) {
+    if (n_tokens <= 0 || w.n_out <= 0) return;
+    if (n_tokens == 1) return matmul_one_token(level, &w, 1, x, &y, n_threads);
+    const IsaKernels &kernels = isa_kernels(level);
+    const IsaVecDot &dot = checked_dot(kernels, w);
+    const uint32_t id = static_cast<uint32_t>(w.type);
     n_threads = std::max(1, n_threads);
     thread_local std::vector<uint8_t> scratch;
     const Activations act = convert_activations(level, dot.vec_dot_type, x, ldx, w.n_in, n_tokens, n_threads, scratch);
     const IsaGemm &g = kernels.gemm[id];
-    const IsaGemv &v = kernels.gemv[id];
-    if (n_tokens == 1 && v.gemv != nullptr)
-        gemv_packed(w, v, act.data, y, n_threads);
-    else if (n_tokens == 1)
-        gemv(w, dot, act.data, y, n_threads);
-    else if (g.gemm != nullptr)
+    if (g.gemm != nullptr)
         gemm_packed(w, g, act, n_tokens, y, ldy, n_threads);
     else
         gemm(w, dot, act, n_tokens, y, ldy, n_threads);
+}
+
+void matmul_shared_input(const WeightView *w, size_t n, const float *x, int64_t ldx, int64_t n_tokens,
+                         float *const *y, const int64_t *ldy, int n_threads) {
+    if (n_tokens == 1) return matmul_one_token(active_isa_level(), w, n, x, y, n_threads);
+    for (size_t i = 0; i < n; ++i) matmul(w[i], x, ldx, n_tokens, y[i], ldy[i], n_threads);
 }
 
 void matmul(const WeightView &w, const float *x, int64_t ldx, int64_t n_tokens, float *y, int64_t ldy,

@@ -29,6 +29,11 @@ struct WeightView {
 // n_in that is not a whole number of blocks.
 void matmul(const WeightView &w, const float *x, int64_t ldx, int64_t n_tokens, float *y, int64_t ldy,
             int n_threads);
+// y[i] = W[i] x for i < n: several matrices over the same activations (q/k/v, gate/up), each
+// result as matmul() gives it. For one token the row is converted and packed once and every
+// matrix's rows share one parallel region; a batch runs the matmuls in turn.
+void matmul_shared_input(const WeightView *w, size_t n, const float *x, int64_t ldx, int64_t n_tokens,
+                         float *const *y, const int64_t *ldy, int n_threads);
 // The same at an explicit kernel level (tests and benchmarks; `level` must be available).
 void matmul(IsaLevel level, const WeightView &w, const float *x, int64_t ldx, int64_t n_tokens, float *y,
             int64_t ldy, int n_threads);

@@ -167,3 +167,41 @@ TEST_CASE("matmul rejects a row that is not whole blocks", "[matmul]") {
     const WeightView view{w.data(), TensorType::Q4_0, 48, 1, 18};
     CHECK_THROWS_AS(matmul(view, x.data(), 48, 1, y.data(), 1, 1), Error);
 }
+
+TEST_CASE("matmul_shared_input gives each matrix matmul's bits", "[matmul]") {
+    // A group as the forward pass makes them (q/k/v, gate/up), with mixed types: row-lane GEMV,
+    // per-row dot, F32 and super-block types, over one and several tokens and thread counts.
+    std::mt19937 rng(9);
+    const int64_t n_in = 512, n_tokens = 3;
+    const std::vector<std::pair<TensorType, int64_t>> shapes{
+        {TensorType::Q4_0, 43}, {TensorType::Q4_0, 16}, {TensorType::Q8_0, 9}, {TensorType::F32, 5}, {TensorType::Q4_K, 20}};
+    std::vector<Problem> problems;
+    std::vector<WeightView> views;
+    for (const auto &[type, n_out] : shapes) problems.push_back(make_problem(rng, type, n_in, n_out, n_tokens));
+    for (const Problem &p : problems) views.push_back({p.w.data(), p.type, p.n_in, p.n_out, row_bytes(p.type, p.n_in)});
+    const Problem &first = problems[0];  // every matrix reads the first problem's activations
+    for (int64_t tokens : {int64_t{1}, n_tokens})
+        for (int threads : {1, 2, 3}) {
+            std::vector<std::vector<float>> got(problems.size()), want(problems.size());
+            std::vector<float *> outs;
+            std::vector<int64_t> ldy;
+            for (size_t i = 0; i < problems.size(); ++i) {
+                const size_t size = static_cast<size_t>(tokens * problems[i].ldy);
+                got[i].assign(size, NAN), want[i].assign(size, NAN);
+                matmul(views[i], first.x.data(), first.ldx, tokens, want[i].data(), problems[i].ldy, threads);
+                outs.push_back(got[i].data());
+                ldy.push_back(problems[i].ldy);
+            }
+            matmul_shared_input(views.data(), views.size(), first.x.data(), first.ldx, tokens, outs.data(), ldy.data(), threads);
+            for (size_t i = 0; i < problems.size(); ++i) {
+                int differ = 0;
+                for (int64_t t = 0; t < tokens; ++t)
+                    for (int64_t o = 0; o < problems[i].n_out; ++o) {
+                        const size_t k = static_cast<size_t>(t * problems[i].ldy + o);
+                        differ += std::isnan(got[i][k]) || f32_to_bits(got[i][k]) != f32_to_bits(want[i][k]);
+                    }
+                INFO(tensor_type_name(problems[i].type) << " tokens=" << tokens << " threads=" << threads);
+                CHECK(differ == 0);
+            }
+        }
+}

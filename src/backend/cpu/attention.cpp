@@ -102,9 +102,8 @@ struct Scratch {
     std::vector<float> q, acc;        // [head_dim]
     std::vector<uint16_t> q_half;     // [head_dim]
     std::vector<float> scores;        // [kTile]
-    // Row by row over an F16 cache, per visible cell: its index, q·k, and the online softmax's
-    // factors for the accumulator.
-    std::vector<int32_t> cells;
+    // Row by row over an F16 cache, per visible cell: q·k, and the online softmax's factors
+    // for the accumulator.
     std::vector<float> dots, rescale, weight;
 };
 
@@ -130,22 +129,20 @@ float online_softmax(const float *scores, int64_t n, float *rescale, float *weig
 // Row by row over an F16 cache (the reference's decode): the query rounded to F16, and the
 // accumulator kept in F16, in the kernels' half_cells_dot / half_cells_mad. k and v point at
 // the KV head's row of cell 0.
-void attend_half_row_by_row(const AttentionParams &a, int64_t n_kv, const uint16_t *k, const uint16_t *v,
-                            const float *q, const float *mask, const float *sink, Scratch &w, float *out) {
-    const int64_t hd = a.head_dim, stride = a.n_head_kv * hd;
+void attend_half_row_by_row(const AttentionParams &a, const std::vector<int32_t> &cells, const uint16_t *k,
+                            const uint16_t *v, const float *q, const float *mask, const float *sink, Scratch &w,
+                            float *out) {
+    const int64_t hd = a.head_dim, stride = a.n_head_kv * hd, n = static_cast<int64_t>(cells.size());
     float *qr = w.q.data(), *acc = w.acc.data();
     cpu::fp32_to_fp16_row(q, w.q_half.data(), hd);
     cpu::fp16_to_fp32_row(w.q_half.data(), qr, hd);
-    int64_t n = 0;
-    for (int64_t c = 0; c < n_kv; ++c)
-        if (mask[c] != kHidden) w.cells[static_cast<size_t>(n++)] = static_cast<int32_t>(c);
     float *dots = w.dots.data();
-    cpu::half_cells_dot(qr, k, stride, hd, w.cells.data(), n, dots);
-    for (int64_t j = 0; j < n; ++j) dots[j] = score(dots[j], a, mask[w.cells[static_cast<size_t>(j)]]);
+    cpu::half_cells_dot(qr, k, stride, hd, cells.data(), n, dots);
+    for (int64_t j = 0; j < n; ++j) dots[j] = score(dots[j], a, mask[cells[static_cast<size_t>(j)]]);
     float running_max = kHidden;
     float sum = online_softmax(dots, n, w.rescale.data(), w.weight.data(), running_max);
     std::fill(acc, acc + hd, 0.0f);
-    cpu::half_cells_mad(v, stride, hd, w.cells.data(), w.rescale.data(), w.weight.data(), n, acc);
+    cpu::half_cells_mad(v, stride, hd, cells.data(), w.rescale.data(), w.weight.data(), n, acc);
     add_sink(sink, running_max, sum, acc, hd);
     const float inv = sum == 0.0f ? 0.0f : 1.0f / sum;
     for (int64_t i = 0; i < hd; ++i) out[i] = acc[i] * inv;
@@ -274,6 +271,15 @@ void attention(const AttentionParams &a, const KvLayer &kv, int64_t n_kv, const 
     const bool tiled = n_tokens >= kTile && hd % kLanes == 0;
     const bool half = kv.type == TensorType::F16;
 
+    // Row by row over an F16 cache: each token's visible cells, shared by every head.
+    const bool half_rows = half && !tiled;
+    std::vector<std::vector<int32_t>> visible(half_rows ? static_cast<size_t>(n_tokens) : 0);
+    for (size_t t = 0; t < visible.size(); ++t) {
+        const float *m = mask + static_cast<int64_t>(t) * n_kv;
+        for (int64_t c = 0; c < n_kv; ++c)
+            if (m[c] != kHidden) visible[t].push_back(static_cast<int32_t>(c));
+    }
+
 #pragma omp parallel num_threads(n_threads)
     {
         Scratch w;
@@ -281,14 +287,13 @@ void attention(const AttentionParams &a, const KvLayer &kv, int64_t n_kv, const 
         w.acc.resize(static_cast<size_t>(hd));
         w.q_half.resize(static_cast<size_t>(hd));
         w.scores.resize(static_cast<size_t>(kTile));
-        if (half && !tiled)
+        if (half_rows)
             for (auto *v : {&w.dots, &w.rescale, &w.weight}) v->resize(static_cast<size_t>(n_kv));
-        w.cells.resize(half && !tiled ? static_cast<size_t>(n_kv) : 0);
         int64_t loaded_kv_head = -1;
 #pragma omp for schedule(static)
         for (int64_t h = 0; h < a.n_head; ++h) {
             const int64_t kvh = h / group;
-            if (kvh != loaded_kv_head && !(half && !tiled)) {
+            if (kvh != loaded_kv_head && !half_rows) {
                 gather_head(a, kv.type, kv.k, n_kv, kvh, w.keys);
                 gather_head(a, kv.type, kv.v, n_kv, kvh, w.values);
                 if (tiled) transpose_key_blocks(w.keys, n_kv, hd, w.key_blocks);
@@ -301,7 +306,7 @@ void attention(const AttentionParams &a, const KvLayer &kv, int64_t n_kv, const 
                 if (tiled)
                     attend_tiled(a, n_kv, qt, mask + t * n_kv, sink, w, ot);
                 else if (half)
-                    attend_half_row_by_row(a, n_kv, static_cast<const uint16_t *>(kv.k) + kvh * hd,
+                    attend_half_row_by_row(a, visible[static_cast<size_t>(t)], static_cast<const uint16_t *>(kv.k) + kvh * hd,
                                            static_cast<const uint16_t *>(kv.v) + kvh * hd, qt, mask + t * n_kv, sink, w, ot);
                 else
                     attend_row_by_row(a, n_kv, qt, mask + t * n_kv, sink, w, ot);

@@ -3,6 +3,8 @@
 #include <cmath>
 #include <cstring>
 #include <string>
+#include <utility>
+#include <vector>
 
 #include "backend/cpu/attention.h"
 #include "backend/cpu/float_ops.h"
@@ -35,12 +37,54 @@ void run_get_rows(const Node &n, const int32_t *ids, float *out) {
     }
 }
 
+void add_bias_rows(const Node &n, float *out) {
+    if (n.bias)
+        for (int64_t t = 0; t < n.n_rows; ++t) cpu::add(out + t * n.n_cols, n.bias->f32(), out + t * n.n_cols, n.n_cols);
+}
+
 void run_matmul(const Node &n, const float *x, float *out, int n_threads) {
     const Tensor &w = *n.weight;
     const cpu::WeightView view{w.data, w.type, w.ne[0], w.ne[1], w.row_bytes};
     cpu::matmul(view, x, w.ne[0], n.n_rows, out, n.n_cols, n_threads);
-    if (n.bias)
-        for (int64_t t = 0; t < n.n_rows; ++t) cpu::add(out + t * n.n_cols, n.bias->f32(), out + t * n.n_cols, n.n_cols);
+    add_bias_rows(n, out);
+}
+
+// Nodes [i, end) of a run of MatMul nodes reading the same input (q/k/v, gate/up), as far as
+// their outputs and the input are disjoint (so no output is written before another member has
+// read the input).
+size_t shared_input_run(const Graph &g, size_t i, size_t last) {
+    const Node &first = g.nodes()[i];
+    const Node &src = g.node(first.src[0]);
+    std::vector<std::pair<size_t, size_t>> ranges{{src.offset, src.offset + src.bytes()}};
+    size_t end = i;
+    for (; end < last; ++end) {
+        const Node &n = g.nodes()[end];
+        if (n.op != OpType::MatMul || n.src[0] != first.src[0]) break;
+        const std::pair<size_t, size_t> r{n.offset, n.offset + n.bytes()};
+        for (const auto &o : ranges)
+            if (r.first < o.second && o.first < r.second) return end;
+        ranges.push_back(r);
+    }
+    return end;
+}
+
+void run_matmul_group(const Graph &g, size_t first, size_t last, const ComputeContext &ctx) {
+    auto *arena = static_cast<uint8_t *>(ctx.arena);
+    std::vector<cpu::WeightView> views;
+    std::vector<float *> outs;
+    std::vector<int64_t> ldy;
+    for (size_t i = first; i < last; ++i) {
+        const Node &n = g.nodes()[i];
+        const Tensor &w = *n.weight;
+        views.push_back({w.data, w.type, w.ne[0], w.ne[1], w.row_bytes});
+        outs.push_back(reinterpret_cast<float *>(arena + n.offset));
+        ldy.push_back(n.n_cols);
+    }
+    const Node &head = g.nodes()[first];
+    const float *x = reinterpret_cast<const float *>(arena + g.node(head.src[0]).offset);
+    cpu::matmul_shared_input(views.data(), views.size(), x, head.weight->ne[0], head.n_rows, outs.data(), ldy.data(),
+                             ctx.n_threads);
+    for (size_t i = first; i < last; ++i) add_bias_rows(g.nodes()[i], outs[i - first]);
 }
 
 void run_node(const Graph &g, const Node &n, const ComputeContext &ctx) {
@@ -146,7 +190,16 @@ bool CpuBackend::supports(OpType op, TensorType type) const {
 }
 
 void CpuBackend::compute(const Graph &graph, size_t first, size_t last, const ComputeContext &ctx) {
-    for (size_t i = first; i < last; ++i) run_node(graph, graph.nodes()[i], ctx);
+    for (size_t i = first; i < last;) {
+        const size_t run = graph.nodes()[i].op == OpType::MatMul ? shared_input_run(graph, i, last) : i + 1;
+        if (run > i + 1) {
+            run_matmul_group(graph, i, run, ctx);
+            i = run;
+        } else {
+            run_node(graph, graph.nodes()[i], ctx);
+            ++i;
+        }
+    }
 }
 
 std::unique_ptr<Backend> create_cpu_backend() { return std::make_unique<CpuBackend>(); }

@@ -86,8 +86,10 @@ void moe_ffn(const Node &n, const float *x, const float *logits, float *out, int
         w.u.resize(w.g.size());
         w.h.resize(w.g.size());
         w.y.resize(w.xs.size());
-        cpu::matmul(expert_matrix(gate, e), w.xs.data(), n_embd, m, w.g.data(), n_ff, threads);
-        cpu::matmul(expert_matrix(up, e), w.xs.data(), n_embd, m, w.u.data(), n_ff, threads);
+        const cpu::WeightView gate_up[2] = {expert_matrix(gate, e), expert_matrix(up, e)};
+        float *const gate_up_out[2] = {w.g.data(), w.u.data()};
+        const int64_t ld[2] = {n_ff, n_ff};
+        cpu::matmul_shared_input(gate_up, 2, w.xs.data(), n_embd, m, gate_up_out, ld, threads);
         add_bias(w.g.data(), m, n.expert_bias[0], e);
         add_bias(w.u.data(), m, n.expert_bias[1], e);
         for (int64_t i = 0; i < m; ++i)

@@ -3,7 +3,9 @@
 // document below is cut into tokens greedily (the longest allowed piece at each step); each
 // benchmark walks the grammar stage through it and reports the time per generated token:
 //   check:  the chain's fast path, one allows() for the sampled token, then accept();
-//   mask:   the slow path, the whole-vocabulary mask (walk in byte order), then accept();
+//   mask:   the slow path, the whole-vocabulary mask, then accept(): a walk over the vocabulary
+//           in byte order, or the mask cached when the state was seen before in this document;
+//   mask_uncached: the same with every mask walked (a state seen for the first time);
 //   chain:  SamplerChain::sample with a grammar stage and the default samplers, logits that
 //           favour the document's own next token (so the sampled token is usually allowed);
 //           *_no_grammar: the same chain without the grammar, the baseline.
@@ -95,7 +97,7 @@ void check_path(benchmark::State &state, const char *vocab) {
     state.counters["doc_tokens"] = static_cast<double>(f.document.size());
 }
 
-void mask_path(benchmark::State &state, const char *vocab) {
+void mask_path(benchmark::State &state, const char *vocab, bool cached) {
     const Fixture &f = fixture(vocab);
     auto proto = make_grammar(f.grammar, f.tokens);
     std::vector<uint8_t> mask;
@@ -103,7 +105,7 @@ void mask_path(benchmark::State &state, const char *vocab) {
     for (auto _ : state) {
         auto stage = proto->clone();
         for (int32_t id : f.document) {
-            grammar_allowed_tokens(*stage, mask);
+            grammar_allowed_tokens(cached ? *stage : *stage->clone(), mask);  // (a copy's cache is empty)
             for (uint8_t m : mask) allowed += m;
             stage->accept(id);
         }
@@ -142,8 +144,10 @@ void chain_path(benchmark::State &state, const char *vocab, bool with_grammar) {
 
 BENCHMARK_CAPTURE(check_path, vocab32k, "llama-spm")->Unit(benchmark::kMillisecond);
 BENCHMARK_CAPTURE(check_path, vocab152k, "qwen2")->Unit(benchmark::kMillisecond);
-BENCHMARK_CAPTURE(mask_path, vocab32k, "llama-spm")->Unit(benchmark::kMillisecond);
-BENCHMARK_CAPTURE(mask_path, vocab152k, "qwen2")->Unit(benchmark::kMillisecond);
+BENCHMARK_CAPTURE(mask_path, vocab32k, "llama-spm", true)->Unit(benchmark::kMillisecond);
+BENCHMARK_CAPTURE(mask_path, vocab152k, "qwen2", true)->Unit(benchmark::kMillisecond);
+BENCHMARK_CAPTURE(mask_path, uncached_vocab32k, "llama-spm", false)->Unit(benchmark::kMillisecond);
+BENCHMARK_CAPTURE(mask_path, uncached_vocab152k, "qwen2", false)->Unit(benchmark::kMillisecond);
 BENCHMARK_CAPTURE(chain_path, vocab32k, "llama-spm", true)->Unit(benchmark::kMillisecond);
 BENCHMARK_CAPTURE(chain_path, vocab152k, "qwen2", true)->Unit(benchmark::kMillisecond);
 BENCHMARK_CAPTURE(chain_path, vocab32k_no_grammar, "llama-spm", false)->Unit(benchmark::kMillisecond);

@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include "core/error.h"
+#include "sampling/grammar_mask_cache.h"
 #include "sampling/grammar_matcher.h"
 
 namespace ember::sampling {
@@ -32,11 +33,11 @@ public:
     void apply(Candidates &c) override {
         const bool whole_vocabulary = c.data.size() * 8 > static_cast<size_t>(tokens_->n_tokens());
         if (whole_vocabulary) {
-            allowed_tokens(mask_);
+            const std::vector<uint64_t> &bits = allowed_bits();
             c.data.erase(std::remove_if(c.data.begin(), c.data.end(),
                                         [&](const TokenData &t) {
                                             return t.id < 0 || t.id >= tokens_->n_tokens() ||
-                                                   !mask_[static_cast<size_t>(t.id)];
+                                                   !(bits[static_cast<size_t>(t.id) / 64] >> (t.id % 64) & 1);
                                         }),
                          c.data.end());
         } else {
@@ -77,15 +78,28 @@ public:
 
     std::unique_ptr<Sampler> clone() const override { return std::make_unique<GrammarSampler>(*this); }
 
+    // Every token allowed next, one bit per token: from the cache when this state was seen
+    // before, else one walk over the vocabulary.
+    const std::vector<uint64_t> &allowed_bits() const {
+        if (ended_) {
+            bits_.assign(static_cast<size_t>(tokens_->n_tokens() + 63) / 64, 0);
+            return bits_;
+        }
+        if (const std::vector<uint64_t> *hit = masks_.find(state_)) return *hit;
+        walk_vocabulary(bits_);
+        return masks_.insert(state_, bits_);
+    }
+
     // One walk over the tokens in byte order: levels[d] is the state after the first d bytes
     // of the current token, kept for the next token's shared prefix; a rejected prefix skips
     // every following token that begins with it.
-    void allowed_tokens(std::vector<uint8_t> &mask) const {
+    void walk_vocabulary(std::vector<uint64_t> &bits) const {
         const GrammarTokens &t = *tokens_;
-        mask.assign(static_cast<size_t>(t.n_tokens()), 0);
-        if (ended_) return;
+        bits.assign(static_cast<size_t>(t.n_tokens() + 63) / 64, 0);
+        auto allow = [&](size_t id) { bits[id / 64] |= uint64_t{1} << (id % 64); };
         if (GrammarMatcher::complete(state_))
-            for (size_t id = 0; id < mask.size(); ++id) mask[id] = t.end_of_generation[id];
+            for (size_t id = 0; id < t.end_of_generation.size(); ++id)
+                if (t.end_of_generation[id]) allow(id);
         levels_.resize(t.longest_piece + 1);
         levels_[0] = state_;
         size_t valid = 0;  // levels_[0..valid] belong to the previous token's bytes
@@ -101,7 +115,7 @@ public:
                 }
             if (alive) {
                 valid = piece.size();
-                if (matcher_.viable(levels_[valid])) mask[static_cast<size_t>(t.by_bytes[i])] = 1;
+                if (matcher_.viable(levels_[valid])) allow(static_cast<size_t>(t.by_bytes[i]));
                 ++i;
                 continue;
             }
@@ -113,6 +127,12 @@ public:
         }
     }
 
+    void allowed_tokens(std::vector<uint8_t> &mask) const {
+        const std::vector<uint64_t> &bits = allowed_bits();
+        mask.resize(static_cast<size_t>(tokens_->n_tokens()));
+        for (size_t id = 0; id < mask.size(); ++id) mask[id] = bits[id / 64] >> (id % 64) & 1;
+    }
+
 private:
     GrammarMatcher matcher_;
     std::shared_ptr<const GrammarTokens> tokens_;
@@ -120,7 +140,8 @@ private:
     bool ended_ = false;
     mutable MatchState scratch_;
     mutable std::vector<MatchState> levels_;
-    mutable std::vector<uint8_t> mask_;
+    mutable std::vector<uint64_t> bits_;
+    mutable GrammarMaskCache masks_;
 };
 
 }  // namespace

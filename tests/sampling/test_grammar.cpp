@@ -227,7 +227,7 @@ TEST_CASE("a grammar that allows no continuation is an error", "[grammar]") {
                       Catch::Contains("allows no continuation"));
 }
 
-TEST_CASE("the byte-order walk gives the same mask as checking each token (real vocabularies)", "[grammar]") {
+TEST_CASE("the byte-order walk and the mask cache give the same mask as checking each token (real vocabularies)", "[grammar]") {
     const std::string schema = R"({"type":"object","properties":{"name":{"type":"string"},"n":{"type":"integer"},
         "tags":{"type":"array","items":{"type":"string","maxLength":4}}},"required":["name"]})";
     const auto grammar = parse_grammar(json_schema_to_grammar(schema));
@@ -236,15 +236,18 @@ TEST_CASE("the byte-order walk gives the same mask as checking each token (real 
         const tokenizer::Vocab vocab(*file);
         const auto tokens = GrammarTokens::from_vocab(vocab);
         auto stage = make_grammar(grammar, tokens);
-        // Walk a document prefix token by token (greedy over the lowest allowed id), comparing
-        // masks at every step: inside keys, strings, numbers and between tokens.
-        for (int step = 0; step < 12; ++step) {
+        // Walk a document prefix token by token (the middle allowed id), comparing masks at
+        // every step: inside keys, strings, numbers and between tokens. States recur (inside a
+        // string), so later steps also read masks from the cache.
+        for (int step = 0; step < 24; ++step) {
             const std::vector<int32_t> walk = allowed(*stage);
             std::vector<int32_t> each;
             for (int32_t id = 0; id < tokens->n_tokens(); ++id)
                 if (stage->allows(id)) each.push_back(id);
             INFO(name << " step " << step);
             REQUIRE(walk == each);
+            REQUIRE(allowed(*stage) == each);  // this state's mask again: from the cache
+            REQUIRE(allowed(*stage->clone()) == each);  // a copy starts with an empty cache
             REQUIRE_FALSE(walk.empty());
             stage->accept(walk[walk.size() / 2]);
         }

@@ -52,10 +52,10 @@ using VecDotMultiFn = void (*)(int64_t n, float *out, const void *weights, const
                                size_t act_stride, int n_rows);
 using RowConvertFn = void (*)(const void *src, void *dst, int64_t n);
 using FloatRowFn = void (*)(const float *x, float *y, int64_t n);
-using HalfCellsDotFn = void (*)(const float *q, const uint16_t *k, int64_t stride, int64_t n, const int32_t *cells,
-                                int64_t n_cells, float *dots);
+using HalfCellsDotFn = void (*)(const float *q, int64_t n_q, const uint16_t *k, int64_t stride, int64_t n,
+                                const int32_t *cells, int64_t n_cells, float *dots);
 using HalfCellsMadFn = void (*)(const uint16_t *v, int64_t stride, int64_t n, const int32_t *cells,
-                                const float *rescale, const float *weight, int64_t n_cells, float *acc);
+                                const float *rescale, const float *weight, int64_t n_cells, int64_t n_q, float *acc);
 
 struct IsaVecDot {
     TensorType vec_dot_type;  // the activation format this kernel expects

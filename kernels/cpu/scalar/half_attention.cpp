@@ -26,50 +26,55 @@ float round_to_half(float x) { return fp16_to_fp32(fp32_to_fp16(x)); }
 
 }  // namespace
 
-void half_cells_dot_scalar(const float *q, const uint16_t *k, int64_t stride, int64_t n, const int32_t *cells,
-                           int64_t n_cells, float *dots) {
+void half_cells_dot_scalar(const float *q, int64_t n_q, const uint16_t *k, int64_t stride, int64_t n,
+                           const int32_t *cells, int64_t n_cells, float *dots) {
     const int64_t n64 = n - n % 64;
-    for (int64_t j = 0; j < n_cells; ++j) {
-        const uint16_t *row = k + cells[j] * stride;
-        float acc[4][kLanes] = {};
-        for (int64_t i = 0; i < n64; i += 64)
-            for (int a = 0; a < 4; ++a)
-                for (int l = 0; l < kLanes; ++l) {
-                    const int64_t e = i + kLanes * a + l;
-                    acc[a][l] = std::fma(q[e], fp16_to_fp32(row[e]), acc[a][l]);
-                }
-        for (int l = 0; l < kLanes; ++l) {
-            acc[0][l] += acc[2][l];
-            acc[1][l] += acc[3][l];
-            acc[0][l] += acc[1][l];
+    for (int64_t h = 0; h < n_q; ++h)
+        for (int64_t j = 0; j < n_cells; ++j) {
+            const float *qh = q + h * n;
+            const uint16_t *row = k + cells[j] * stride;
+            float acc[4][kLanes] = {};
+            for (int64_t i = 0; i < n64; i += 64)
+                for (int a = 0; a < 4; ++a)
+                    for (int l = 0; l < kLanes; ++l) {
+                        const int64_t e = i + kLanes * a + l;
+                        acc[a][l] = std::fma(qh[e], fp16_to_fp32(row[e]), acc[a][l]);
+                    }
+            for (int l = 0; l < kLanes; ++l) {
+                acc[0][l] += acc[2][l];
+                acc[1][l] += acc[3][l];
+                acc[0][l] += acc[1][l];
+            }
+            // The rest one product at a time, in double (products of two halves are exact floats).
+            double sum = n64 > 0 ? sum16(acc[0]) : 0.0f;
+            for (int64_t i = n64; i < n; ++i) sum += static_cast<double>(qh[i] * fp16_to_fp32(row[i]));
+            dots[h * n_cells + j] = static_cast<float>(sum);
         }
-        // The rest one product at a time, in double (products of two halves are exact floats).
-        double sum = n64 > 0 ? sum16(acc[0]) : 0.0f;
-        for (int64_t i = n64; i < n; ++i) sum += static_cast<double>(q[i] * fp16_to_fp32(row[i]));
-        dots[j] = static_cast<float>(sum);
-    }
 }
 
 void half_cells_mad_scalar(const uint16_t *v, int64_t stride, int64_t n, const int32_t *cells, const float *rescale,
-                           const float *weight, int64_t n_cells, float *acc) {
-    for (int64_t j = 0; j < n_cells; ++j) {
-        const uint16_t *row = v + cells[j] * stride;
-        if (rescale[j] != 1.0f)
-            for (int64_t i = 0; i < n; ++i) acc[i] = round_to_half(acc[i] * rescale[j]);
-        for (int64_t i = 0; i < n; ++i) acc[i] = round_to_half(std::fma(fp16_to_fp32(row[i]), weight[j], acc[i]));
-    }
+                           const float *weight, int64_t n_cells, int64_t n_q, float *acc) {
+    for (int64_t h = 0; h < n_q; ++h)
+        for (int64_t j = 0; j < n_cells; ++j) {
+            const uint16_t *row = v + cells[j] * stride;
+            const float r = rescale[h * n_cells + j], w = weight[h * n_cells + j];
+            float *a = acc + h * n;
+            if (r != 1.0f)
+                for (int64_t i = 0; i < n; ++i) a[i] = round_to_half(a[i] * r);
+            for (int64_t i = 0; i < n; ++i) a[i] = round_to_half(std::fma(fp16_to_fp32(row[i]), w, a[i]));
+        }
 }
 
-void half_cells_dot(const float *q, const uint16_t *k, int64_t stride, int64_t n, const int32_t *cells,
+void half_cells_dot(const float *q, int64_t n_q, const uint16_t *k, int64_t stride, int64_t n, const int32_t *cells,
                     int64_t n_cells, float *dots) {
     const HalfCellsDotFn f = isa_kernels(active_isa_level()).half_cells_dot;
-    (f ? f : half_cells_dot_scalar)(q, k, stride, n, cells, n_cells, dots);
+    (f ? f : half_cells_dot_scalar)(q, n_q, k, stride, n, cells, n_cells, dots);
 }
 
 void half_cells_mad(const uint16_t *v, int64_t stride, int64_t n, const int32_t *cells, const float *rescale,
-                    const float *weight, int64_t n_cells, float *acc) {
+                    const float *weight, int64_t n_cells, int64_t n_q, float *acc) {
     const HalfCellsMadFn f = isa_kernels(active_isa_level()).half_cells_mad;
-    (f ? f : half_cells_mad_scalar)(v, stride, n, cells, rescale, weight, n_cells, acc);
+    (f ? f : half_cells_mad_scalar)(v, stride, n, cells, rescale, weight, n_cells, n_q, acc);
 }
 
 }  // namespace ember::cpu

@@ -100,11 +100,11 @@ struct Scratch {
     std::vector<float> keys, values;  // one KV head's cached rows as float: [n_kv][head_dim]
     std::vector<float> key_blocks;    // the keys transposed per block (tiled path)
     std::vector<float> q, acc;        // [head_dim]
-    std::vector<uint16_t> q_half;     // [head_dim]
+    std::vector<uint16_t> q_half;     // [head_dim] (row by row over F16: [heads][head_dim], and q, acc too)
     std::vector<float> scores;        // [kTile]
-    // Row by row over an F16 cache, per visible cell: q·k, and the online softmax's factors
-    // for the accumulator.
-    std::vector<float> dots, rescale, weight;
+    // Row by row over an F16 cache, per head and visible cell: q·k, and the online softmax's
+    // factors for the accumulator; per head its running maximum and sum.
+    std::vector<float> dots, rescale, weight, running_max, sum;
 };
 
 // The online softmax over the visible cells' scores, one cell at a time: when a score exceeds
@@ -126,26 +126,33 @@ float online_softmax(const float *scores, int64_t n, float *rescale, float *weig
     return sum;
 }
 
-// Row by row over an F16 cache (the reference's decode): the query rounded to F16, and the
-// accumulator kept in F16, in the kernels' half_cells_dot / half_cells_mad. k and v point at
-// the KV head's row of cell 0.
-void attend_half_row_by_row(const AttentionParams &a, const std::vector<int32_t> &cells, const uint16_t *k,
-                            const uint16_t *v, const float *q, const float *mask, const float *sink, Scratch &w,
-                            float *out) {
+// Row by row over an F16 cache (the reference's decode) for n_q query heads sharing one KV
+// head: the queries rounded to F16, and the accumulators kept in F16, in the kernels'
+// half_cells_dot / half_cells_mad (which read each cached row once for all the heads). k and
+// v point at the KV head's row of cell 0; q, out: the heads' rows, consecutive.
+void attend_half_heads(const AttentionParams &a, const std::vector<int32_t> &cells, const uint16_t *k,
+                       const uint16_t *v, const float *q, int64_t n_q, const float *mask, const float *sinks,
+                       Scratch &w, float *out) {
     const int64_t hd = a.head_dim, stride = a.n_head_kv * hd, n = static_cast<int64_t>(cells.size());
-    float *qr = w.q.data(), *acc = w.acc.data();
-    cpu::fp32_to_fp16_row(q, w.q_half.data(), hd);
-    cpu::fp16_to_fp32_row(w.q_half.data(), qr, hd);
-    float *dots = w.dots.data();
-    cpu::half_cells_dot(qr, k, stride, hd, cells.data(), n, dots);
-    for (int64_t j = 0; j < n; ++j) dots[j] = score(dots[j], a, mask[cells[static_cast<size_t>(j)]]);
-    float running_max = kHidden;
-    float sum = online_softmax(dots, n, w.rescale.data(), w.weight.data(), running_max);
-    std::fill(acc, acc + hd, 0.0f);
-    cpu::half_cells_mad(v, stride, hd, cells.data(), w.rescale.data(), w.weight.data(), n, acc);
-    add_sink(sink, running_max, sum, acc, hd);
-    const float inv = sum == 0.0f ? 0.0f : 1.0f / sum;
-    for (int64_t i = 0; i < hd; ++i) out[i] = acc[i] * inv;
+    float *qr = w.q.data(), *acc = w.acc.data(), *dots = w.dots.data();
+    cpu::fp32_to_fp16_row(q, w.q_half.data(), n_q * hd);
+    cpu::fp16_to_fp32_row(w.q_half.data(), qr, n_q * hd);
+    cpu::half_cells_dot(qr, n_q, k, stride, hd, cells.data(), n, dots);
+    for (int64_t h = 0; h < n_q; ++h) {
+        float *d = dots + h * n;
+        for (int64_t j = 0; j < n; ++j) d[j] = score(d[j], a, mask[cells[static_cast<size_t>(j)]]);
+        w.running_max[static_cast<size_t>(h)] = kHidden;
+        w.sum[static_cast<size_t>(h)] =
+            online_softmax(d, n, w.rescale.data() + h * n, w.weight.data() + h * n, w.running_max[static_cast<size_t>(h)]);
+    }
+    std::fill(acc, acc + n_q * hd, 0.0f);
+    cpu::half_cells_mad(v, stride, hd, cells.data(), w.rescale.data(), w.weight.data(), n, n_q, acc);
+    for (int64_t h = 0; h < n_q; ++h) {
+        float &sum = w.sum[static_cast<size_t>(h)];
+        add_sink(sinks ? sinks + h : nullptr, w.running_max[static_cast<size_t>(h)], sum, acc + h * hd, hd);
+        const float inv = sum == 0.0f ? 0.0f : 1.0f / sum;
+        for (int64_t i = 0; i < hd; ++i) out[h * hd + i] = acc[h * hd + i] * inv;
+    }
 }
 
 // Row by row over an F32 cache: every visible cell updates M, S and the accumulator in turn.
@@ -264,36 +271,62 @@ void store_kv(const KvLayer &kv, int64_t n_embd_kv, const float *k, const float 
     }
 }
 
+namespace {
+
+// Row by row over an F16 cache: the work items are (token, KV head, a run of the query heads
+// that share it), so each cached row is read once per run; runs are halved while there would
+// be fewer than two items per thread.
+void attention_half_rows(const AttentionParams &a, const KvLayer &kv, int64_t n_kv, const float *mask, const float *q,
+                         float *out, int64_t n_tokens, int n_threads, const float *sinks) {
+    const int64_t hd = a.head_dim, n_cols = a.n_head * hd, group = a.n_head / a.n_head_kv;
+    std::vector<std::vector<int32_t>> visible(static_cast<size_t>(n_tokens));  // shared by every head
+    for (int64_t t = 0; t < n_tokens; ++t)
+        for (int64_t c = 0; c < n_kv; ++c)
+            if (mask[t * n_kv + c] != kHidden) visible[static_cast<size_t>(t)].push_back(static_cast<int32_t>(c));
+    int64_t run = group;
+    while (run > 1 && n_tokens * a.n_head_kv * ((group + run - 1) / run) < 2 * static_cast<int64_t>(n_threads))
+        run = (run + 1) / 2;
+    const int64_t runs_per_kv = (group + run - 1) / run, n_items = n_tokens * a.n_head_kv * runs_per_kv;
+    const auto *k = static_cast<const uint16_t *>(kv.k);
+    const auto *v = static_cast<const uint16_t *>(kv.v);
+
+#pragma omp parallel num_threads(n_threads)
+    {
+        Scratch w;
+        for (auto *x : {&w.q, &w.acc}) x->resize(static_cast<size_t>(run * hd));
+        w.q_half.resize(static_cast<size_t>(run * hd));
+        for (auto *x : {&w.dots, &w.rescale, &w.weight}) x->resize(static_cast<size_t>(run * n_kv));
+        for (auto *x : {&w.running_max, &w.sum}) x->resize(static_cast<size_t>(run));
+#pragma omp for schedule(static)
+        for (int64_t item = 0; item < n_items; ++item) {
+            const int64_t t = item / (a.n_head_kv * runs_per_kv), kvh = item / runs_per_kv % a.n_head_kv;
+            const int64_t h0 = kvh * group + item % runs_per_kv * run, n_q = std::min(run, (kvh + 1) * group - h0);
+            attend_half_heads(a, visible[static_cast<size_t>(t)], k + kvh * hd, v + kvh * hd, q + t * n_cols + h0 * hd,
+                              n_q, mask + t * n_kv, sinks ? sinks + h0 : nullptr, w, out + t * n_cols + h0 * hd);
+        }
+    }
+}
+
+}  // namespace
+
 void attention(const AttentionParams &a, const KvLayer &kv, int64_t n_kv, const float *mask, const float *q,
                float *out, int64_t n_tokens, int n_threads, const float *sinks) {
     const int64_t hd = a.head_dim, n_cols = a.n_head * hd;
     const int64_t group = a.n_head / a.n_head_kv;  // query heads per KV head
     const bool tiled = n_tokens >= kTile && hd % kLanes == 0;
-    const bool half = kv.type == TensorType::F16;
-
-    // Row by row over an F16 cache: each token's visible cells, shared by every head.
-    const bool half_rows = half && !tiled;
-    std::vector<std::vector<int32_t>> visible(half_rows ? static_cast<size_t>(n_tokens) : 0);
-    for (size_t t = 0; t < visible.size(); ++t) {
-        const float *m = mask + static_cast<int64_t>(t) * n_kv;
-        for (int64_t c = 0; c < n_kv; ++c)
-            if (m[c] != kHidden) visible[t].push_back(static_cast<int32_t>(c));
-    }
+    if (!tiled && kv.type == TensorType::F16)
+        return attention_half_rows(a, kv, n_kv, mask, q, out, n_tokens, n_threads, sinks);
 
 #pragma omp parallel num_threads(n_threads)
     {
         Scratch w;
-        w.q.resize(static_cast<size_t>(hd));
         w.acc.resize(static_cast<size_t>(hd));
-        w.q_half.resize(static_cast<size_t>(hd));
         w.scores.resize(static_cast<size_t>(kTile));
-        if (half_rows)
-            for (auto *v : {&w.dots, &w.rescale, &w.weight}) v->resize(static_cast<size_t>(n_kv));
         int64_t loaded_kv_head = -1;
 #pragma omp for schedule(static)
         for (int64_t h = 0; h < a.n_head; ++h) {
             const int64_t kvh = h / group;
-            if (kvh != loaded_kv_head && !half_rows) {
+            if (kvh != loaded_kv_head) {
                 gather_head(a, kv.type, kv.k, n_kv, kvh, w.keys);
                 gather_head(a, kv.type, kv.v, n_kv, kvh, w.values);
                 if (tiled) transpose_key_blocks(w.keys, n_kv, hd, w.key_blocks);
@@ -305,9 +338,6 @@ void attention(const AttentionParams &a, const KvLayer &kv, int64_t n_kv, const 
                 const float *sink = sinks ? sinks + h : nullptr;
                 if (tiled)
                     attend_tiled(a, n_kv, qt, mask + t * n_kv, sink, w, ot);
-                else if (half)
-                    attend_half_row_by_row(a, visible[static_cast<size_t>(t)], static_cast<const uint16_t *>(kv.k) + kvh * hd,
-                                           static_cast<const uint16_t *>(kv.v) + kvh * hd, qt, mask + t * n_kv, sink, w, ot);
                 else
                     attend_row_by_row(a, n_kv, qt, mask + t * n_kv, sink, w, ot);
             }

@@ -88,8 +88,14 @@ struct IsaGemv {
     size_t (*panel_bytes)(int64_t n_in);
     void (*pack_activations)(int64_t n_in, const void *act_row, uint8_t *panel);
     void (*gemv)(int64_t n_in, const void *weights, size_t row_stride, int64_t n_rows, const uint8_t *panel, float *y);
+    // A few tokens at once (panels `panel_stride` bytes apart; y[t * ldy + o]), each row's result
+    // the same bits as gemv gives it alone; matmul uses it for batches up to kMaxGemvTokens.
+    void (*gemv_multi)(int64_t n_in, const void *weights, size_t row_stride, int64_t n_rows, const uint8_t *panels,
+                       size_t panel_stride, int n_tokens, float *y, int64_t ldy);
     int64_t row_group;
 };
+constexpr int64_t kMaxGemvTokens = 16;
+
 // A level's kernel table. Every entry agrees with the traits table (type_traits.h): a dot or
 // GEMM kernel takes its type's vec_dot_type, and every type with a reference vec_dot has a dot
 // entry, the level's own kernel or, where the level has none, the scalar reference (with

@@ -212,6 +212,27 @@ void matmul_one_token(IsaLevel level, const WeightView *w, size_t n, const float
     for (int64_t b = 0; b < n_blocks; ++b) run_gemv_block(jobs[blocks[static_cast<size_t>(b)].first], blocks[static_cast<size_t>(b)].second);
 }
 
+// A few tokens through the level's row-lane GEMV: the weights are read once for all of them
+// (the GEMM's unpacking into int8 tiles costs more than it saves at this size), and each row
+// gets the bits the one-token GEMV gives it.
+void gemv_tokens(const WeightView &w, const IsaGemv &v, const Activations &act, int64_t n_tokens, float *y, int64_t ldy,
+                 int n_threads) {
+    const size_t panel_bytes = v.panel_bytes(w.n_in);
+    thread_local std::vector<uint8_t> panels;
+    panels.resize(panel_bytes * static_cast<size_t>(n_tokens));
+    const uint8_t *packed = panels.data();  // (thread_local: name it outside the parallel region)
+    for (int64_t t = 0; t < n_tokens; ++t) v.pack_activations(w.n_in, act.data + t * act.row_bytes, panels.data() + t * panel_bytes);
+    GemvJob job{&w, nullptr, &v, packed, y, 0, 0};
+    split_rows(job, n_threads);
+    const auto *base = static_cast<const uint8_t *>(w.data);
+#pragma omp parallel for num_threads(n_threads) schedule(dynamic, 1) if (n_threads > 1 && job.n_blocks > 1)
+    for (int64_t b = 0; b < job.n_blocks; ++b) {
+        const int64_t o0 = b * job.block_rows, n_rows = std::min(job.block_rows, w.n_out - o0);
+        v.gemv_multi(w.n_in, base + o0 * static_cast<int64_t>(w.row_stride), w.row_stride, n_rows, packed, panel_bytes,
+                     static_cast<int>(n_tokens), y + o0, ldy);
+    }
+}
+
 }  // namespace
 
 void matmul(IsaLevel level, const WeightView &w, const float *x, int64_t ldx, int64_t n_tokens, float *y,
@@ -225,7 +246,10 @@ void matmul(IsaLevel level, const WeightView &w, const float *x, int64_t ldx, in
     thread_local std::vector<uint8_t> scratch;
     const Activations act = convert_activations(level, dot.vec_dot_type, x, ldx, w.n_in, n_tokens, n_threads, scratch);
     const IsaGemm &g = kernels.gemm[id];
-    if (g.gemm != nullptr)
+    const IsaGemv &v = kernels.gemv[id];
+    if (n_tokens <= kMaxGemvTokens && v.gemv_multi != nullptr)
+        gemv_tokens(w, v, act, n_tokens, y, ldy, n_threads);
+    else if (g.gemm != nullptr)
         gemm_packed(w, g, act, n_tokens, y, ldy, n_threads);
     else
         gemm(w, dot, act, n_tokens, y, ldy, n_threads);

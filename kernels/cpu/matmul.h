@@ -22,8 +22,9 @@ struct WeightView {
 // y[t][o] = sum_i W[o][i] * x[t][i] for t < n_tokens, o < n_out.
 // x: n_tokens rows of W.n_in floats, `ldx` floats apart; y: n_tokens rows, `ldy` floats apart.
 // Activations are converted to the type's vec_dot_type internally. Uses up to n_threads
-// OpenMP threads (split over output rows). n_tokens == 1 is the GEMV path; larger batches use
-// the tiled GEMM path that reuses each weight block across many tokens.
+// OpenMP threads (split over output rows). n_tokens == 1 is the GEMV path, and so are batches
+// of up to kMaxGemvTokens for types with a row-lane GEMV (each row then gets the one-token
+// bits); larger batches use the tiled GEMM path that reuses each weight block across many tokens.
 // Activations are quantized with the scalar (reference) quantizer of vec_dot_type, so every
 // ISA level sees identical activations. Throws ember::Error for a type without kernels or an
 // n_in that is not a whole number of blocks.

@@ -129,36 +129,42 @@ TEST_CASE("matmul handles rows longer than one K-chunk", "[matmul]") {
 
 // Where a token's row must get the same bits alone (GEMV) as inside a batch (GEMM): the types
 // that equal the scalar reference bit for bit, and at AVX2 every type with a row-lane GEMV,
-// which does the arithmetic of the row-lane GEMM in the same order.
-bool batch_invariant(TensorType type, IsaLevel level) {
-    return bit_exact(type, level) ||
-           (level == IsaLevel::Avx2 && isa_kernels(level).gemv[static_cast<uint32_t>(type)].gemv != nullptr);
+// which does the arithmetic of the row-lane GEMM in the same order; and at every level a batch
+// of up to kMaxGemvTokens of those types, which the row-lane GEMV computes itself.
+bool batch_invariant(TensorType type, IsaLevel level, int64_t n_tokens) {
+    const bool lanes = isa_kernels(level).gemv[static_cast<uint32_t>(type)].gemv != nullptr;
+    return bit_exact(type, level) || (lanes && (level == IsaLevel::Avx2 || n_tokens <= kMaxGemvTokens));
 }
 
 TEST_CASE("a token's row is the same alone and in a batch where the kernels promise it", "[matmul]") {
-    // 2048 = two K-chunks; 43 rows = five full 8-row groups and a partial one.
+    // 2048 = two K-chunks; 43 rows = five full 8-row groups and a partial one; 7 tokens (the
+    // GEMV's batch) and 40 (the GEMM's).
     std::mt19937 rng(5);
     int checked = 0;
-    for (TensorType type : weight_types()) {
-        const Problem p = make_problem(rng, type, 2048, 43, 7);
-        const WeightView w{p.w.data(), p.type, p.n_in, p.n_out, row_bytes(p.type, p.n_in)};
-        for (IsaLevel level : available_isa_levels()) {
-            if (!batch_invariant(type, level)) continue;
-            std::vector<float> batch(static_cast<size_t>(p.n_tokens * p.ldy)), alone(static_cast<size_t>(p.n_out));
-            matmul(level, w, p.x.data(), p.ldx, p.n_tokens, batch.data(), p.ldy, 2);
-            int differ = 0;
-            for (int64_t t = 0; t < p.n_tokens; ++t) {
-                matmul(level, w, p.x.data() + t * p.ldx, p.ldx, 1, alone.data(), p.n_out, 2);
-                for (int64_t o = 0; o < p.n_out; ++o)
-                    differ += f32_to_bits(alone[static_cast<size_t>(o)]) != f32_to_bits(batch[static_cast<size_t>(t * p.ldy + o)]);
+    for (int64_t n_tokens : {int64_t{7}, int64_t{40}}) {
+        for (TensorType type : weight_types()) {
+            const Problem p = make_problem(rng, type, 2048, 43, n_tokens);
+            const WeightView w{p.w.data(), p.type, p.n_in, p.n_out, row_bytes(p.type, p.n_in)};
+            for (IsaLevel level : available_isa_levels()) {
+                if (!batch_invariant(type, level, n_tokens)) continue;
+                std::vector<float> batch(static_cast<size_t>(p.n_tokens * p.ldy)), alone(static_cast<size_t>(p.n_out));
+                matmul(level, w, p.x.data(), p.ldx, p.n_tokens, batch.data(), p.ldy, 2);
+                int differ = 0;
+                for (int64_t t = 0; t < p.n_tokens; ++t) {
+                    matmul(level, w, p.x.data() + t * p.ldx, p.ldx, 1, alone.data(), p.n_out, 2);
+                    for (int64_t o = 0; o < p.n_out; ++o)
+                        differ += f32_to_bits(alone[static_cast<size_t>(o)]) != f32_to_bits(batch[static_cast<size_t>(t * p.ldy + o)]);
+                }
+                INFO(tensor_type_name(type) << " level=" << isa_name(level) << " tokens=" << n_tokens);
+                CHECK(differ == 0);
+                ++checked;
             }
-            INFO(tensor_type_name(type) << " level=" << isa_name(level));
-            CHECK(differ == 0);
-            ++checked;
         }
     }
-    // AVX2's row-lane GEMV types (Q4_0, Q4_1, Q5_0, Q5_1, IQ4_NL, MXFP4) at the least.
-    if (isa_available(IsaLevel::Avx2)) CHECK(checked >= 6);
+    // AVX2's row-lane GEMV types (Q4_0, Q4_1, Q5_0, Q5_1, IQ4_NL, MXFP4) at both sizes at least,
+    // and the same types at 7 tokens on each AVX-512 level.
+    if (isa_available(IsaLevel::Avx2)) CHECK(checked >= 12);
+    if (isa_available(IsaLevel::Avx512Vnni)) CHECK(checked >= 24);
 }
 
 TEST_CASE("matmul rejects a row that is not whole blocks", "[matmul]") {

@@ -103,7 +103,6 @@ void gemm_packed(const WeightView &w, const IsaGemm &g, const Activations &act, 
     }
 }
 
-
 // The level's kernels for w, after checking that it has some and that n_in is whole blocks.
 const IsaVecDot &checked_dot(const IsaKernels &kernels, const WeightView &w) {
     const uint32_t id = static_cast<uint32_t>(w.type);
@@ -117,22 +116,31 @@ const IsaVecDot &checked_dot(const IsaKernels &kernels, const WeightView &w) {
     return kernels.dot[id];
 }
 
-// One matrix's share of a single-token product over shared activations: its rows in blocks,
-// each block one call of the level's GEMV (on the packed panel) or of vec_dot per row.
+// One matrix's share of a GEMV over shared activations: its rows in blocks, each block one
+// call of the level's GEMV (on the packed panels: one, or n_tokens of them panel_stride bytes
+// apart, y rows ldy apart) or of vec_dot per row (one token).
 struct GemvJob {
     const WeightView *w;
     const IsaVecDot *dot;
     const IsaGemv *gemv;  // nullptr: vec_dot per row
-    const uint8_t *act;   // the panel (gemv) or the converted row
+    const uint8_t *act;   // the panels (gemv) or the converted row
     float *y;
-    int64_t block_rows, n_blocks;
+    int64_t block_rows = 0, n_blocks = 0;
+    int n_tokens = 1;
+    size_t panel_stride = 0;
+    int64_t ldy = 0;
 };
 
 void run_gemv_block(const GemvJob &j, int64_t b) {
     const auto *base = static_cast<const uint8_t *>(j.w->data);
     const int64_t o0 = b * j.block_rows, n_rows = std::min(j.block_rows, j.w->n_out - o0);
+    const uint8_t *rows = base + o0 * static_cast<int64_t>(j.w->row_stride);
+    if (j.gemv && j.n_tokens > 1) {
+        j.gemv->gemv_multi(j.w->n_in, rows, j.w->row_stride, n_rows, j.act, j.panel_stride, j.n_tokens, j.y + o0, j.ldy);
+        return;
+    }
     if (j.gemv) {
-        j.gemv->gemv(j.w->n_in, base + o0 * static_cast<int64_t>(j.w->row_stride), j.w->row_stride, n_rows, j.act, j.y + o0);
+        j.gemv->gemv(j.w->n_in, rows, j.w->row_stride, n_rows, j.act, j.y + o0);
         return;
     }
     for (int64_t o = o0; o < o0 + n_rows; ++o) j.dot->vec_dot(j.w->n_in, &j.y[o], base + o * j.w->row_stride, j.act);
@@ -186,7 +194,7 @@ void matmul_one_token(IsaLevel level, const WeightView *w, size_t n, const float
             converted[c].act = convert_activations(level, act_type, x, ldx, w[i].n_in, 1, 1, converted[c].storage);
             ++n_converted;
         }
-        GemvJob job{&w[i], &dot, nullptr, converted[c].act.data, y[i], 0, 0};
+        GemvJob job{&w[i], &dot, nullptr, converted[c].act.data, y[i]};
         if (v.gemv) {
             size_t p = 0;
             while (p < n_packed && !(packed[p].pack == v.pack_activations && packed[p].src == job.act && packed[p].n_in == w[i].n_in)) ++p;
@@ -222,15 +230,11 @@ void gemv_tokens(const WeightView &w, const IsaGemv &v, const Activations &act, 
     panels.resize(panel_bytes * static_cast<size_t>(n_tokens));
     const uint8_t *packed = panels.data();  // (thread_local: name it outside the parallel region)
     for (int64_t t = 0; t < n_tokens; ++t) v.pack_activations(w.n_in, act.data + t * act.row_bytes, panels.data() + t * panel_bytes);
-    GemvJob job{&w, nullptr, &v, packed, y, 0, 0};
+    GemvJob job{&w, nullptr, &v, packed, y};
+    job.n_tokens = static_cast<int>(n_tokens), job.panel_stride = panel_bytes, job.ldy = ldy;
     split_rows(job, n_threads);
-    const auto *base = static_cast<const uint8_t *>(w.data);
 #pragma omp parallel for num_threads(n_threads) schedule(dynamic, 1) if (n_threads > 1 && job.n_blocks > 1)
-    for (int64_t b = 0; b < job.n_blocks; ++b) {
-        const int64_t o0 = b * job.block_rows, n_rows = std::min(job.block_rows, w.n_out - o0);
-        v.gemv_multi(w.n_in, base + o0 * static_cast<int64_t>(w.row_stride), w.row_stride, n_rows, packed, panel_bytes,
-                     static_cast<int>(n_tokens), y + o0, ldy);
-    }
+    for (int64_t b = 0; b < job.n_blocks; ++b) run_gemv_block(job, b);
 }
 
 }  // namespace

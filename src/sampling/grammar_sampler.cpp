@@ -10,6 +10,9 @@ namespace ember::sampling {
 
 namespace {
 
+// Token id's bit of a mask (one bit per token).
+inline bool allowed_bit(const std::vector<uint64_t> &bits, size_t id) { return bits[id / 64] >> (id % 64) & 1; }
+
 class GrammarSampler final : public Sampler {
 public:
     GrammarSampler(std::shared_ptr<const Grammar> grammar, std::shared_ptr<const GrammarTokens> tokens)
@@ -37,7 +40,7 @@ public:
             c.data.erase(std::remove_if(c.data.begin(), c.data.end(),
                                         [&](const TokenData &t) {
                                             return t.id < 0 || t.id >= tokens_->n_tokens() ||
-                                                   !(bits[static_cast<size_t>(t.id) / 64] >> (t.id % 64) & 1);
+                                                   !allowed_bit(bits, static_cast<size_t>(t.id));
                                         }),
                          c.data.end());
         } else {
@@ -130,7 +133,7 @@ public:
     void allowed_tokens(std::vector<uint8_t> &mask) const {
         const std::vector<uint64_t> &bits = allowed_bits();
         mask.resize(static_cast<size_t>(tokens_->n_tokens()));
-        for (size_t id = 0; id < mask.size(); ++id) mask[id] = bits[id / 64] >> (id % 64) & 1;
+        for (size_t id = 0; id < mask.size(); ++id) mask[id] = allowed_bit(bits, id);
     }
 
 private:

@@ -100,30 +100,25 @@ struct Scratch {
     std::vector<float> keys, values;  // one KV head's cached rows as float: [n_kv][head_dim]
     std::vector<float> key_blocks;    // the keys transposed per block (tiled path)
     std::vector<float> q, acc;        // [head_dim]
-    std::vector<uint16_t> q_half;     // [head_dim] (row by row over F16: [heads][head_dim], and q, acc too)
+    std::vector<uint16_t> q_half;     // row by row over F16: [heads][head_dim], as are q and acc
     std::vector<float> scores;        // [kTile]
     // Row by row over an F16 cache, per head and visible cell: q·k, and the online softmax's
     // factors for the accumulator; per head its running maximum and sum.
     std::vector<float> dots, rescale, weight, running_max, sum;
 };
 
-// The online softmax over the visible cells' scores, one cell at a time: when a score exceeds
-// the running maximum M, the old terms are rescaled by e^(M_old - s) and the cell weighs 1;
-// else it weighs e^(s - M). Returns the sum of the weights; rescale/weight: per cell.
-float online_softmax(const float *scores, int64_t n, float *rescale, float *weight, float &running_max) {
-    float sum = 0.0f;
-    for (int64_t j = 0; j < n; ++j) {
-        const float s = scores[j];
-        rescale[j] = 1.0f, weight[j] = 1.0f;
-        if (s > running_max) {
-            rescale[j] = std::exp(running_max - s);
-            running_max = s;
-        } else {
-            weight[j] = std::exp(s - running_max);
-        }
-        sum = sum * rescale[j] + weight[j];
+// One cell of the online softmax: when its score s exceeds the running maximum M, the old
+// terms are rescaled by e^(M_old - s) and the cell weighs 1; else it weighs e^(s - M). Updates
+// M and the sum of the weights S.
+inline void online_softmax_step(float s, float &running_max, float &sum, float &rescale, float &weight) {
+    rescale = 1.0f, weight = 1.0f;
+    if (s > running_max) {
+        rescale = std::exp(running_max - s);
+        running_max = s;
+    } else {
+        weight = std::exp(s - running_max);
     }
-    return sum;
+    sum = sum * rescale + weight;
 }
 
 // Row by row over an F16 cache (the reference's decode) for n_q query heads sharing one KV
@@ -141,9 +136,9 @@ void attend_half_heads(const AttentionParams &a, const std::vector<int32_t> &cel
     for (int64_t h = 0; h < n_q; ++h) {
         float *d = dots + h * n;
         for (int64_t j = 0; j < n; ++j) d[j] = score(d[j], a, mask[cells[static_cast<size_t>(j)]]);
-        w.running_max[static_cast<size_t>(h)] = kHidden;
-        w.sum[static_cast<size_t>(h)] =
-            online_softmax(d, n, w.rescale.data() + h * n, w.weight.data() + h * n, w.running_max[static_cast<size_t>(h)]);
+        float &running_max = w.running_max[static_cast<size_t>(h)], &sum = w.sum[static_cast<size_t>(h)];
+        running_max = kHidden, sum = 0.0f;
+        for (int64_t j = 0; j < n; ++j) online_softmax_step(d[j], running_max, sum, w.rescale[h * n + j], w.weight[h * n + j]);
     }
     std::fill(acc, acc + n_q * hd, 0.0f);
     cpu::half_cells_mad(v, stride, hd, cells.data(), w.rescale.data(), w.weight.data(), n, n_q, acc);
@@ -167,17 +162,12 @@ void attend_row_by_row(const AttentionParams &a, int64_t n_kv, const float *q, c
     for (int64_t c = 0; c < n_kv; ++c) {
         if (mask[c] == kHidden) continue;
         const float s = score(dot_row(q, w.keys.data() + c * hd, hd), a, mask[c]);
-        float rescale = 1.0f, weight = 1.0f;  // rescale: for the old terms; weight: e^(s - M)
-        if (s > running_max) {
-            rescale = std::exp(running_max - s);
-            running_max = s;
+        float rescale, weight;  // rescale: for the old terms; weight: e^(s - M)
+        online_softmax_step(s, running_max, sum, rescale, weight);
+        if (rescale != 1.0f)  // (a new maximum; times 1 would change nothing)
             for (int64_t i = 0; i < hd; ++i) acc[i] *= rescale;
-        } else {
-            weight = std::exp(s - running_max);
-        }
         const float *val = w.values.data() + c * hd;
         for (int64_t i = 0; i < hd; ++i) acc[i] = std::fma(val[i], weight, acc[i]);
-        sum = sum * rescale + weight;
     }
     add_sink(sink, running_max, sum, acc, hd);
     const float inv = sum == 0.0f ? 0.0f : 1.0f / sum;

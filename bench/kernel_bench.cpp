@@ -1,6 +1,8 @@
 // ember-kernel-bench: the CPU kernels per weight type and ISA level (Google Benchmark).
 //   gemv/TYPE/LEVEL/OUTxIN/threads:T   one token (token generation); counter GBps = weight
 //                                      bytes streamed per second (1e9 bytes)
+//   gemv/TYPE/LEVEL/OUTxIN/tokens:4/threads:T   4 tokens in one pass (a continuous-batching
+//                                      decode step); GBps as above
 //   gemm/TYPE/LEVEL/OUTxIN/tokens:N/threads:T   N tokens (prompt processing); counter GFLOPS =
 //                                      2*OUT*IN*N per second (1e9)
 //   bandwidth/read/threads:T           a streaming sum over 256 MiB: the machine's read bandwidth
@@ -87,7 +89,7 @@ void bench_matmul(benchmark::State &state, IsaLevel level, TensorType type, int6
         benchmark::ClobberMemory();
     }
     using C = benchmark::Counter;
-    if (n_tokens == 1)
+    if (n_tokens <= kMaxGemvTokens)
         state.counters["GBps"] = C(static_cast<double>(w.data.size()) * 1e-9, C::kIsIterationInvariantRate);
     state.counters["GFLOPS"] =
         C(2.0 * static_cast<double>(n_out * n_in * n_tokens) * 1e-9, C::kIsIterationInvariantRate);
@@ -172,6 +174,15 @@ void register_all() {
                     const std::string shape = std::to_string(n_out) + "x" + std::to_string(n_in);
                     benchmark::RegisterBenchmark(("gemv/" + prefix + shape + t).c_str(), bench_matmul, level, type,
                                                  n_out, n_in, 1, threads)
+                        ->UseRealTime()
+                        ->Unit(benchmark::kMicrosecond);
+                }
+                // A few tokens (continuous batching's decode steps: the row-lane GEMV's
+                // multi-token pass), from the L3 cache and from memory.
+                for (auto [n_out, n_in] : {std::pair<int64_t, int64_t>{5632, 2048}, {14336, 4096}}) {
+                    const std::string shape = std::to_string(n_out) + "x" + std::to_string(n_in);
+                    benchmark::RegisterBenchmark(("gemv/" + prefix + shape + "/tokens:4" + t).c_str(), bench_matmul,
+                                                 level, type, n_out, n_in, 4, threads)
                         ->UseRealTime()
                         ->Unit(benchmark::kMicrosecond);
                 }

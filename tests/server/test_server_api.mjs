@@ -335,6 +335,37 @@ step('--timeout, --api-key-file, SIGINT');
   check(t.exited?.code === 0, 'SIGINT: exit 0', t.exited);
 }
 
+step('health while loading');
+// --- /health is 503 until the model has loaded ---------------------------------------------
+// The model path is a FIFO: the server listens, then its load blocks in open() until a writer
+// comes, so the loading state lasts as long as the test needs; the load then fails (not a
+// regular file) and the server exits 1.
+{
+  const { spawn, execFileSync } = await import('node:child_process');
+  const { openSync, closeSync, rmSync, constants } = await import('node:fs');
+  const { SERVER } = await import('./lib.mjs');
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'ember-server-fifo-'));
+  const fifo = path.join(dir, 'model.gguf');
+  execFileSync('mkfifo', [fifo]);
+  const proc = spawn(SERVER, ['-m', fifo, '--port', '0', '-t', '1', '--api-key', KEY], { stdio: ['ignore', 'ignore', 'pipe'] });
+  let log = '', exited = null;
+  proc.stderr.on('data', (d) => { log += d; });
+  proc.on('exit', (code) => { exited = { code }; });
+  for (let i = 0; i < 600 && !/listening on http:\/\/[^:]+:\d+/.test(log) && !exited; i++) await sleep(50);
+  const port = Number((/listening on http:\/\/[^:]+:(\d+)/.exec(log) || [])[1]);
+  const h = await curl(`http://127.0.0.1:${port}/health`, { method: 'GET' });
+  check(h.status === 503 && h.json?.status === 'loading', '/health while loading: 503 {"status":"loading"}', h.body);
+  const c = await curl(`http://127.0.0.1:${port}/v1/completions`, { data: { prompt: 'x' }, headers: auth });
+  check(c.status === 503 && c.json?.error?.code === 'loading', 'a request while loading: 503 loading', c.body);
+  try {  // the load goes on, and fails (non-blocking: a server that is not reading fails here)
+    closeSync(openSync(fifo, constants.O_WRONLY | constants.O_NONBLOCK));
+  } catch (e) { check(false, 'the loading server has the FIFO open', e.message); }
+  for (let i = 0; i < 200 && !exited; i++) await sleep(50);
+  check(exited?.code === 1 && /not a regular file/.test(log), 'a model that fails to load: exit 1 with the reason', { exited, log });
+  if (!exited) proc.kill('SIGKILL');
+  rmSync(dir, { recursive: true, force: true });
+}
+
 step('usage errors');
 // --- usage errors and --help ------------------------------------------------------------------
 {

@@ -18,11 +18,13 @@ namespace {
 using namespace ember;
 
 const char *kUsage =
-    "usage: ember-bench -m MODEL[,MODEL...] [-p N[,N...]] [-n N[,N...]] [-t N[,N...]] [-r N] [-ngl L] [-o md|json]\n"
+    "usage: ember-bench -m MODEL[,MODEL...] [-p N[,N...]] [-n N[,N...]] [-d N[,N...]] [-t N[,N...]] [-r N] [-ngl L]\n"
+    "                   [-o md|json]\n"
     "\n"
-    "One test per model x prompt size x generation length x thread count. A test decodes a prompt\n"
-    "of -p tokens as one batch (pp: prompt tokens / seconds), then -n tokens one decode at a time\n"
-    "(tg: generated tokens / seconds), from an empty context; it is repeated -r times after one\n"
+    "One test per model x prompt size x generation length x depth x thread count. A test decodes a\n"
+    "prompt of -p tokens as one batch (pp: prompt tokens / seconds), then -n tokens one decode at a\n"
+    "time (tg: generated tokens / seconds), after -d tokens already in the context (decoded before\n"
+    "the clock starts, as llama-bench's -d does; 0: an empty context); it is repeated -r times after one\n"
     "warm-up run and reports the median, minimum and maximum. Token ids are fixed pseudo-random\n"
     "values, as llama.cpp's peer bench uses, so both engines do the same work.\n"
     "\n"
@@ -30,18 +32,19 @@ const char *kUsage =
     "  -m MODEL,...   GGUF models\n"
     "  -p N,...       prompt tokens (default 512; 0 skips pp)\n"
     "  -n N,...       generated tokens (default 128; 0 skips tg)\n"
+    "  -d N,...       tokens in the context before the test (default 0)\n"
     "  -t N,...       threads (default 2)\n"
     "  -r N           repetitions (default 3)\n"
     "  -ngl L         layers to offload (the last L; -1: all, with the output head); without a\n"
     "                 GPU backend a warning says so and everything runs on the CPU\n"
     "  -o md|json     a markdown table (default), or one JSON line per test with peer bench's keys:\n"
     "                 pp_tok_s pp_min pp_max tg_tok_s tg_min tg_max n_prompt n_gen threads reps\n"
-    "                 engine model, and n_gpu_layers backend (where it ran)\n"
+    "                 engine model, and n_depth n_gpu_layers backend (where it ran)\n"
     "Exit status: 0 success, 1 failure (model, decode), 2 bad usage.\n";
 
 struct Options {
     std::vector<std::string> models;
-    std::vector<uint32_t> n_prompt{512}, n_gen{128}, threads{2};
+    std::vector<uint32_t> n_prompt{512}, n_gen{128}, n_depth{0}, threads{2};
     uint32_t reps = 3;
     bool json = false;
     int32_t n_gpu_layers = 0;
@@ -81,6 +84,7 @@ bool parse_args(int argc, char **argv, Options &o) {
             for (const std::string &m : split_list(v)) o.models.push_back(m);
         } else if (a == "-p") o.n_prompt = parse_list(a, v, 0);
         else if (a == "-n") o.n_gen = parse_list(a, v, 0);
+        else if (a == "-d") o.n_depth = parse_list(a, v, 0);
         else if (a == "-t") o.threads = parse_list(a, v, 1);
         else if (a == "-r") o.reps = parse_list(a, v, 1).front();
         else if (a == "-ngl") o.n_gpu_layers = cli::parse_gpu_layers(a, v);
@@ -111,7 +115,7 @@ Stat summarize(std::vector<double> v) {
 struct TestResult {
     std::string model;
     uint64_t size_bytes = 0, n_params = 0;
-    uint32_t n_prompt = 0, n_gen = 0, threads = 0, reps = 0;
+    uint32_t n_prompt = 0, n_gen = 0, n_depth = 0, threads = 0, reps = 0;
     std::string backends;     // e.g. "cpu" or "cpu+cuda": where the model's stages run
     uint32_t n_gpu_layers = 0;  // layers actually on the offload device
     bool has_pp = false, has_tg = false;
@@ -126,23 +130,34 @@ void check_decode(ember_status st) {
     if (st != EMBER_OK) fail(st, st == EMBER_ERR_CONTEXT_FULL ? "decode: the context is full" : "decode aborted");
 }
 
-TestResult run_test(const Model &model, const std::string &path, uint32_t np, uint32_t ng, uint32_t threads,
-                    uint32_t reps) {
+TestResult run_test(const Model &model, const std::string &path, uint32_t np, uint32_t ng, uint32_t nd,
+                    uint32_t threads, uint32_t reps) {
     const int32_t n_vocab = static_cast<int32_t>(model.n_vocab());
     SessionParams sp;
-    sp.n_ctx = np + ng + 8;
-    sp.n_ubatch = std::max<uint32_t>(np, 1);
+    sp.n_ctx = nd + np + ng + 8;
+    // The prompt is one micro-batch; the depth goes in pieces of at most 512 (llama-bench's).
+    constexpr uint32_t kDepthPiece = 512;
+    sp.n_ubatch = std::max({np, std::min(nd, kDepthPiece), 1u});
     sp.n_threads = static_cast<int>(threads);
     Session session(model, sp);
 
     std::vector<int32_t> prompt(np);
     for (uint32_t i = 0; i < np; ++i) prompt[i] = static_cast<int32_t>((static_cast<int64_t>(i) * 7919 + 13) % n_vocab);
-    const Batch prompt_batch = Batch::sequence(prompt, 0, 0);  // logits of the last row only
+    const Batch prompt_batch = Batch::sequence(prompt, static_cast<int32_t>(nd), 0);  // logits of the last row only
+    // The depth: other pseudo-random tokens at positions [0, nd), in micro-batch-sized pieces.
+    std::vector<Batch> depth_batches;
+    for (uint32_t p0 = 0; p0 < nd; p0 += kDepthPiece) {
+        std::vector<int32_t> piece(std::min(kDepthPiece, nd - p0));
+        for (size_t i = 0; i < piece.size(); ++i)
+            piece[i] = static_cast<int32_t>(((p0 + i) * 4099 + 17) % static_cast<uint64_t>(n_vocab));
+        depth_batches.push_back(Batch::sequence(piece, static_cast<int32_t>(p0), 0));
+    }
 
     std::vector<double> pp, tg;
     Batch one;
     for (int r = -1; r < static_cast<int>(reps); ++r) {  // r = -1 warms up caches and buffers
         session.clear();
+        for (const Batch &b : depth_batches) check_decode(session.decode(b));
         const auto t0 = std::chrono::steady_clock::now();
         if (np > 0) check_decode(session.decode(prompt_batch));
         const double t_pp = seconds_since(t0);
@@ -150,7 +165,7 @@ TestResult run_test(const Model &model, const std::string &path, uint32_t np, ui
         const auto t1 = std::chrono::steady_clock::now();
         for (uint32_t i = 0; i < ng; ++i) {
             one.clear();
-            one.add(token, static_cast<int32_t>(np + i), 0, true);
+            one.add(token, static_cast<int32_t>(nd + np + i), 0, true);
             check_decode(session.decode(one));
             token = static_cast<int32_t>((static_cast<int64_t>(token) * 31 + 7) % n_vocab);
         }
@@ -167,6 +182,7 @@ TestResult run_test(const Model &model, const std::string &path, uint32_t np, ui
     t.n_params = model.n_params();
     t.n_prompt = np;
     t.n_gen = ng;
+    t.n_depth = nd;
     t.threads = threads;
     t.reps = reps;
     for (const backend::Backend *b : model.backends()) t.backends += (t.backends.empty() ? "" : "+") + std::string(b->name());
@@ -206,7 +222,8 @@ void print_json(const TestResult &t) {
     std::snprintf(buf, sizeof buf, "\"n_prompt\": %u, \"n_gen\": %u, \"threads\": %u, \"reps\": %u, \"engine\": \"ember\", ",
                   t.n_prompt, t.n_gen, t.threads, t.reps);
     line += buf;
-    std::snprintf(buf, sizeof buf, "\"n_gpu_layers\": %u, \"backend\": \"%s\", ", t.n_gpu_layers, t.backends.c_str());
+    std::snprintf(buf, sizeof buf, "\"n_depth\": %u, \"n_gpu_layers\": %u, \"backend\": \"%s\", ", t.n_depth,
+                  t.n_gpu_layers, t.backends.c_str());
     line += buf;
     line += "\"model\": \"" + json_escape(t.model) + "\"}";
     std::printf("%s\n", line.c_str());
@@ -228,8 +245,10 @@ void print_md_rows(const TestResult &t) {
     std::snprintf(size, sizeof size, "%.2f MiB", static_cast<double>(t.size_bytes) / (1024.0 * 1024.0));
     std::snprintf(params, sizeof params, "%.2f M", static_cast<double>(t.n_params) / 1e6);
     auto row = [&](const char *kind, uint32_t n, const Stat &s) {
-        std::printf("| %s | %s | %s | %s | %u | %u | %s%u | %.2f | %.2f | %.2f |\n", base_name(t.model).c_str(), size,
-                    params, t.backends.c_str(), t.n_gpu_layers, t.threads, kind, n, s.median, s.min, s.max);
+        const std::string depth = t.n_depth ? " @ d" + std::to_string(t.n_depth) : "";
+        std::printf("| %s | %s | %s | %s | %u | %u | %s%u%s | %.2f | %.2f | %.2f |\n", base_name(t.model).c_str(), size,
+                    params, t.backends.c_str(), t.n_gpu_layers, t.threads, kind, n, depth.c_str(), s.median, s.min,
+                    s.max);
     };
     if (t.has_pp) row("pp", t.n_prompt, t.pp);
     if (t.has_tg) row("tg", t.n_gen, t.tg);
@@ -248,17 +267,18 @@ int bench_main(int argc, char **argv) {
         for (const std::string &w : model->warnings()) std::fprintf(stderr, "ember-bench: warning: %s\n", w.c_str());
         for (uint32_t threads : o.threads)
             for (uint32_t np : o.n_prompt)
-                for (uint32_t ng : o.n_gen) {
-                    if (np == 0 && ng == 0) continue;
-                    const TestResult t = run_test(*model, path, np, ng, threads, o.reps);
-                    if (o.json) {
-                        print_json(t);
-                    } else {
-                        if (!header) print_md_header();
-                        header = true;
-                        print_md_rows(t);
+                for (uint32_t ng : o.n_gen)
+                    for (uint32_t nd : o.n_depth) {
+                        if (np == 0 && ng == 0) continue;
+                        const TestResult t = run_test(*model, path, np, ng, nd, threads, o.reps);
+                        if (o.json) {
+                            print_json(t);
+                        } else {
+                            if (!header) print_md_header();
+                            header = true;
+                            print_md_rows(t);
+                        }
                     }
-                }
     }
     return cli::kExitOk;
 }

@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
 """ember-bench as a user runs it: exit statuses, the markdown table, and JSON lines with the
-keys of ../shared/peer's `peer bench` (so that the two can be compared line by line).
+keys of ../shared/peer's `peer bench` (so that the two can be compared line by line), depths.
 usage: test_bench_cli.py EMBER_BENCH SHARED_DIR"""
 import json
 import os
@@ -49,8 +49,8 @@ for line in lines:
         failures.append(f"not JSON ({e}): {line}")
         continue
     # peer bench's keys, so scripts read both the same way, plus where the layers ran.
-    if set(row) != PEER_KEYS | {"n_gpu_layers", "backend"}:
-        failures.append(f"keys {sorted(row)} are not peer bench's {sorted(PEER_KEYS)} + n_gpu_layers, backend")
+    if set(row) != PEER_KEYS | {"n_depth", "n_gpu_layers", "backend"}:
+        failures.append(f"keys {sorted(row)} are not peer bench's {sorted(PEER_KEYS)} + n_depth, n_gpu_layers, backend")
         continue
     if row["n_gpu_layers"] != 0 or row["backend"] != "cpu":
         failures.append(f"-ngl 99 without a GPU backend must report n_gpu_layers 0 on cpu: {line}")
@@ -70,6 +70,16 @@ if out.strip():
     row = json.loads(out)
     if "pp_tok_s" in row or "tg_tok_s" not in row:
         failures.append("-p 0 should report tg only: " + out)
+
+# -d: tests after tokens already in the context, one per depth.
+expect_status(2, "bad -d", "-m", models[0], "-d", "-5")
+out, _ = expect_status(0, "depth", "-m", models[0], "-p", "8", "-n", "4", "-d", "0,40", "-r", "1", "-o", "json")
+rows = [json.loads(l) for l in out.splitlines() if l.strip()]
+if [r.get("n_depth") for r in rows] != [0, 40] or not all(r["pp_tok_s"] > 0 and r["tg_tok_s"] > 0 for r in rows):
+    failures.append("-d 0,40: expected one measured line per depth:\n" + out)
+out, _ = expect_status(0, "depth markdown", "-m", models[0], "-p", "8", "-n", "4", "-d", "40", "-r", "1")
+if "pp8 @ d40" not in out or "tg4 @ d40" not in out:
+    failures.append("markdown rows do not name the depth:\n" + out)
 
 for f in failures:
     print("FAIL:", f)

@@ -18,6 +18,7 @@ constexpr float kHidden = -std::numeric_limits<float>::infinity();
 constexpr int64_t kTile = 64;   // cells per softmax block, and the batch size from which the
                                 // tiled path is used
 constexpr int64_t kLanes = 16;  // the reference's vector width in floats (512 bits)
+constexpr int64_t kQueryTile = 16;  // query rows that share a pass over the cached blocks
 
 // One KV head's cached rows over cells [0, n_kv) as float: [n_kv][head_dim].
 void gather_head(const AttentionParams &a, TensorType type, const void *cache, int64_t n_kv, int64_t kv_head,
@@ -189,58 +190,68 @@ template <int64_t width>
     }
 }
 
-// Tiled: per block of kTile cells, the scores, one rescale to the block's maximum, the
-// exponentials and their sum, then the weighted values (all in F32).
+// Tiled, over n_rows query rows of one head (consecutive tokens; q, mask and out rows the given
+// strides apart): per block of kTile cells, each row in turn takes the block's scores, one
+// rescale to the block's maximum, the exponentials and their sum, then the weighted values (all
+// in F32). A block's keys and values (32 KB each at head size 128) are read once for all the
+// rows while they are in cache, instead of once per row; each row's arithmetic is what it is
+// alone, so the rows of a tile get the bits of single rows.
 EMBER_FMA_CLONES
-void attend_tiled(const AttentionParams &a, int64_t n_kv, const float *q, const float *mask, const float *sink, Scratch &w,
-                  float *out) {
+void attend_tiled(const AttentionParams &a, int64_t n_kv, int64_t n_rows, const float *q, int64_t q_stride,
+                  const float *mask, int64_t mask_stride, const float *sink, Scratch &w, float *out, int64_t out_stride) {
     const int64_t hd = a.head_dim;
-    float *acc = w.acc.data(), *scores = w.scores.data();
-    std::fill(acc, acc + hd, 0.0f);
-    float running_max = kHidden, sum = 0.0f;
+    w.acc.assign(static_cast<size_t>(n_rows * hd), 0.0f);
+    w.running_max.assign(static_cast<size_t>(n_rows), kHidden);
+    w.sum.assign(static_cast<size_t>(n_rows), 0.0f);
+    float *scores = w.scores.data();
     for (int64_t c0 = 0; c0 < n_kv; c0 += kTile) {
         const int64_t n = std::min(kTile, n_kv - c0);
-        if (std::all_of(mask + c0, mask + c0 + n, [](float m) { return m == kHidden; })) continue;
-
         const float *keys_t = w.key_blocks.data() + (c0 / kTile) * hd * kTile;  // [hd][kTile]
-        // The block's scores accumulate in a local array (registers): accumulating in `scores`
-        // itself would chain every FMA through a store and a reload.
-        float s_acc[kTile] = {};
-        for (int64_t i = 0; i < hd; ++i)
-#pragma omp simd
-            for (int64_t j = 0; j < kTile; ++j) s_acc[j] = std::fma(q[i], keys_t[i * kTile + j], s_acc[j]);
-        for (int64_t j = 0; j < n; ++j) scores[j] = score(s_acc[j], a, mask[c0 + j]);
-        std::fill(scores + n, scores + kTile, kHidden);
-        // The maximum in 16 independent lanes so that it vectorizes (max is exact in any order).
-        float lane_max[kLanes];
-        std::fill(lane_max, lane_max + kLanes, kHidden);
-        for (int64_t j0 = 0; j0 < kTile; j0 += kLanes)
-            for (int64_t l = 0; l < kLanes; ++l) lane_max[l] = std::max(lane_max[l], scores[j0 + l]);
-        const float block_max = *std::max_element(lane_max, lane_max + kLanes);
-        if (block_max > running_max) {
-            const float rescale = std::exp(running_max - block_max);
-            for (int64_t i = 0; i < hd; ++i) acc[i] *= rescale;
-            sum *= rescale;
-            running_max = block_max;
-        }
-        for (int64_t j = 0; j < kTile; ++j) scores[j] -= running_max;
-        cpu::exp_approx_rows(scores, scores, kTile);
-        double block_sum = 0.0;
-        for (int64_t j0 = 0; j0 < kTile; j0 += kLanes) {
-            block_sum += static_cast<double>(sum16(scores + j0));
-        }
-        sum = static_cast<float>(static_cast<double>(sum) + block_sum);
         const float *vals = w.values.data() + c0 * hd;
-        if (hd % 64 == 0)
-            add_weighted_rows<64>(scores, vals, n, hd, acc);
-        else if (hd % 32 == 0)
-            add_weighted_rows<32>(scores, vals, n, hd, acc);
-        else
-            add_weighted_rows<kLanes>(scores, vals, n, hd, acc);
+        for (int64_t r = 0; r < n_rows; ++r) {
+            const float *qr = q + r * q_stride, *mr = mask + r * mask_stride + c0;
+            if (std::all_of(mr, mr + n, [](float m) { return m == kHidden; })) continue;
+            float *acc = w.acc.data() + r * hd;
+            float &running_max = w.running_max[static_cast<size_t>(r)], &sum = w.sum[static_cast<size_t>(r)];
+            // The block's scores accumulate in a local array (registers): accumulating in
+            // `scores` itself would chain every FMA through a store and a reload.
+            float s_acc[kTile] = {};
+            for (int64_t i = 0; i < hd; ++i)
+#pragma omp simd
+                for (int64_t j = 0; j < kTile; ++j) s_acc[j] = std::fma(qr[i], keys_t[i * kTile + j], s_acc[j]);
+            for (int64_t j = 0; j < n; ++j) scores[j] = score(s_acc[j], a, mr[j]);
+            std::fill(scores + n, scores + kTile, kHidden);
+            // The maximum in 16 independent lanes so that it vectorizes (max is exact in any order).
+            float lane_max[kLanes];
+            std::fill(lane_max, lane_max + kLanes, kHidden);
+            for (int64_t j0 = 0; j0 < kTile; j0 += kLanes)
+                for (int64_t l = 0; l < kLanes; ++l) lane_max[l] = std::max(lane_max[l], scores[j0 + l]);
+            const float block_max = *std::max_element(lane_max, lane_max + kLanes);
+            if (block_max > running_max) {
+                const float rescale = std::exp(running_max - block_max);
+                for (int64_t i = 0; i < hd; ++i) acc[i] *= rescale;
+                sum *= rescale;
+                running_max = block_max;
+            }
+            for (int64_t j = 0; j < kTile; ++j) scores[j] -= running_max;
+            cpu::exp_approx_rows(scores, scores, kTile);
+            double block_sum = 0.0;
+            for (int64_t j0 = 0; j0 < kTile; j0 += kLanes) block_sum += static_cast<double>(sum16(scores + j0));
+            sum = static_cast<float>(static_cast<double>(sum) + block_sum);
+            if (hd % 64 == 0)
+                add_weighted_rows<64>(scores, vals, n, hd, acc);
+            else if (hd % 32 == 0)
+                add_weighted_rows<32>(scores, vals, n, hd, acc);
+            else
+                add_weighted_rows<kLanes>(scores, vals, n, hd, acc);
+        }
     }
-    add_sink(sink, running_max, sum, acc, hd);
-    const float inv = sum == 0.0f ? 0.0f : 1.0f / sum;
-    for (int64_t i = 0; i < hd; ++i) out[i] = acc[i] * inv;
+    for (int64_t r = 0; r < n_rows; ++r) {
+        float *acc = w.acc.data() + r * hd, &sum = w.sum[static_cast<size_t>(r)];
+        add_sink(sink, w.running_max[static_cast<size_t>(r)], sum, acc, hd);
+        const float inv = sum == 0.0f ? 0.0f : 1.0f / sum;
+        for (int64_t i = 0; i < hd; ++i) out[r * out_stride + i] = acc[i] * inv;
+    }
 }
 
 }  // namespace
@@ -322,14 +333,15 @@ void attention(const AttentionParams &a, const KvLayer &kv, int64_t n_kv, const 
                 if (tiled) transpose_key_blocks(w.keys, n_kv, hd, w.key_blocks);
                 loaded_kv_head = kvh;
             }
-            for (int64_t t = 0; t < n_tokens; ++t) {
-                const float *qt = q + t * n_cols + h * hd;
-                float *ot = out + t * n_cols + h * hd;
-                const float *sink = sinks ? sinks + h : nullptr;
-                if (tiled)
-                    attend_tiled(a, n_kv, qt, mask + t * n_kv, sink, w, ot);
-                else
-                    attend_row_by_row(a, n_kv, qt, mask + t * n_kv, sink, w, ot);
+            const float *sink = sinks ? sinks + h : nullptr;
+            if (tiled) {
+                for (int64_t t0 = 0; t0 < n_tokens; t0 += kQueryTile)
+                    attend_tiled(a, n_kv, std::min(kQueryTile, n_tokens - t0), q + t0 * n_cols + h * hd, n_cols,
+                                 mask + t0 * n_kv, n_kv, sink, w, out + t0 * n_cols + h * hd, n_cols);
+            } else {
+                for (int64_t t = 0; t < n_tokens; ++t)
+                    attend_row_by_row(a, n_kv, q + t * n_cols + h * hd, mask + t * n_kv, sink, w,
+                                      out + t * n_cols + h * hd);
             }
         }
     }

@@ -47,4 +47,14 @@ bool MappedFile::lock() {
     return locked_;
 }
 
+void MappedFile::release(const void *p, size_t n) const {
+    if (!data_ || locked_ || n == 0) return;
+    const auto page = static_cast<uintptr_t>(::sysconf(_SC_PAGESIZE));
+    const auto lo = reinterpret_cast<uintptr_t>(p), hi = lo + n;
+    const auto base = reinterpret_cast<uintptr_t>(data_);
+    if (lo < base || hi > base + size_) return;  // not ours
+    const uintptr_t first = (lo + page - 1) / page * page, last = hi / page * page;
+    if (first < last) ::madvise(reinterpret_cast<void *>(first), last - first, MADV_DONTNEED);
+}
+
 }  // namespace ember

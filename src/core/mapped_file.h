@@ -21,6 +21,10 @@ public:
 
     // Pins the pages in RAM (mlock); returns false (with errno set) when the OS refuses.
     bool lock();
+    // Drops the resident pages wholly inside [p, p + n) (a range of this mapping) from this
+    // process; they are read from the file again if touched. For one-pass readers (the
+    // quantizer), whose resident set would otherwise grow to the whole file. Not while locked.
+    void release(const void *p, size_t n) const;
 
 private:
     std::string path_;

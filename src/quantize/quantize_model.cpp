@@ -189,6 +189,9 @@ QuantizeResult quantize_model(const QuantizeParams &params) {
             } else {
                 std::memcpy(dst, src.data, n_bytes);
             }
+            // Each tensor is read once: its pages need not stay resident (peak memory is then
+            // about one tensor, not the input file).
+            if (in->mapping()) in->mapping()->release(src.data, src.n_bytes);
             if (params.on_tensor) params.on_tensor(plan, i, count);
         });
     }

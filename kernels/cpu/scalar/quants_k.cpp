@@ -140,8 +140,10 @@ void finish_affine(const float *x, const float *w, int n_sub, int len, int qmax,
                 // Exactly the dequantizer's arithmetic: (d*s) * q - (dmin*m).
                 const float ds = d * static_cast<float>(s), dm = dmin * static_cast<float>(m);
                 const float inv = ds > 0.0f ? 1.0f / ds : 0.0f;
+                // (The sum stops once it reaches the best: its terms are >= 0, so this candidate
+                // could only tie or lose, and a tie keeps the earlier one.)
                 double err = 0.0;
-                for (int i = 0; i < len; ++i) {
+                for (int i = 0; i < len && !(best >= 0.0 && err >= best); ++i) {
                     const int l = std::clamp(round_to_int((xs[i] + dm) * inv), 0, qmax);
                     const double e = static_cast<double>(ds * static_cast<float>(l) - dm) - xs[i];
                     err += ws[i] * e * e;

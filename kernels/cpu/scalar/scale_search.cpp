@@ -52,8 +52,6 @@ Fit assign_levels(int n, const float *x, const float *w, const int8_t *levels, f
 
 }  // namespace
 
-int round_to_int(float x) { return static_cast<int>(std::nearbyint(x)); }
-
 int nearest_level(const int8_t *levels, float t) {
     // Binary search for the first level above t, then pick the closer neighbour.
     int lo = 0, hi = 16;
@@ -120,8 +118,9 @@ void fit_scale_min(int n, const float *x, const float *w, int qmax, uint8_t *q, 
     double best_err = 0.0;
     float best_d = 0.0f, best_b = 0.0f;
     bool have = false;
-    // Least squares for x ~ d*q + b given the codes; b is clamped to <= 0.
-    auto solve = [&](const uint8_t *codes, float *d, float *b) {
+    // Least squares for x ~ d*q + b given the codes; b is clamped to <= 0. The error sum stops
+    // once it reaches `bound` (terms are >= 0, so it could only end >= bound: not better).
+    auto solve = [&](const uint8_t *codes, float *d, float *b, double bound) {
         double swq = 0.0, swqq = 0.0, swxq = 0.0;
         for (int i = 0; i < n; ++i) {
             swq += static_cast<double>(w[i]) * codes[i];
@@ -145,12 +144,13 @@ void fit_scale_min(int n, const float *x, const float *w, int qmax, uint8_t *q, 
         for (int i = 0; i < n; ++i) {
             const double e = static_cast<double>(*d) * codes[i] + *b - x[i];
             err += w[i] * e * e;
+            if (err >= bound) break;
         }
         return err;
     };
     auto consider = [&](const uint8_t *codes) {
         float d, b;
-        const double err = solve(codes, &d, &b);
+        const double err = solve(codes, &d, &b, have ? best_err : HUGE_VAL);
         if (!have || err < best_err) {
             have = true;
             best_err = err;

@@ -4,7 +4,11 @@
 // alternating "best codes for this scale" and "best scale for these codes" steps.
 #pragma once
 
+#include <cmath>
 #include <cstdint>
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
 
 namespace ember::cpu {
 
@@ -23,7 +27,15 @@ float fit_scale_levels(int n, const float *x, const float *w, const int8_t *leve
 // Index of the level nearest to t (levels sorted ascending, 16 of them).
 int nearest_level(const int8_t *levels, float t);
 
-// Round to nearest, ties to even (the default FP environment), as an int.
-int round_to_int(float x);
+// Round to nearest, ties to even (the default FP environment), as an int. Inline: the
+// quantizers call it for every candidate of every value (on x86 one CVTSS2SI, which rounds in
+// the current mode as nearbyint does, instead of a libm call).
+inline int round_to_int(float x) {
+#if defined(__SSE2__)
+    return _mm_cvtss_si32(_mm_set_ss(x));
+#else
+    return static_cast<int>(std::nearbyint(x));
+#endif
+}
 
 }  // namespace ember::cpu

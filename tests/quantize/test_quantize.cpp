@@ -5,9 +5,7 @@
 #include <catch2/catch.hpp>
 
 #include <algorithm>
-#include <climits>
 #include <cstdio>
-#include <cstdlib>
 #include <cmath>
 #include <cstring>
 #include <memory>
@@ -20,6 +18,7 @@
 #include "gguf/gguf_file.h"
 #include "quantize/quantize_model.h"
 #include "quantize/quantize_recipe.h"
+#include "support/resident.h"
 #include "support/test_paths.h"
 
 using namespace ember;
@@ -258,34 +257,6 @@ TEST_CASE("MXFP4_MOE reproduces llama.cpp's gpt-oss file: experts MXFP4, the res
     CHECK(mxfp4 == 9);
 }
 
-namespace {
-
-// Resident kilobytes of this process's mappings of `path` (/proc/self/smaps); -1 without /proc.
-long long mapped_rss_kb(const std::string &path) {
-    char canonical[PATH_MAX];
-    if (!realpath(path.c_str(), canonical)) return -1;
-    FILE *f = std::fopen("/proc/self/smaps", "r");
-    if (!f) return -1;
-    char line[PATH_MAX + 256];
-    bool in_file = false;
-    long long kb = 0, total = 0;
-    while (std::fgets(line, sizeof line, f)) {
-        unsigned long lo = 0, hi = 0;
-        int at = 0;
-        if (std::sscanf(line, "%lx-%lx %*s %*s %*s %*s %n", &lo, &hi, &at) == 2 && at > 0) {
-            std::string name(line + at);
-            while (!name.empty() && (name.back() == '\n' || name.back() == ' ')) name.pop_back();
-            in_file = name == canonical;
-        } else if (in_file && std::sscanf(line, "Rss: %lld kB", &kb) == 1) {
-            total += kb;
-        }
-    }
-    std::fclose(f);
-    return total;
-}
-
-}  // namespace
-
 TEST_CASE("quantizing keeps at most about one tensor of the input resident", "[quantize]") {
     // Each tensor's input pages are dropped once it is written, so the quantizer's memory is one
     // tensor at a time, not the input file (13 MB here; a 1.1B F16 model: 2 GB).
@@ -300,7 +271,7 @@ TEST_CASE("quantizing keeps at most about one tensor of the input resident", "[q
     long long peak_kb = 0;
     size_t seen = 0;
     p.on_tensor = [&](const quantize::TensorPlan &, size_t, size_t) {
-        peak_kb = std::max(peak_kb, mapped_rss_kb(p.input));
+        peak_kb = std::max(peak_kb, test::mapped_resident_kb(p.input));
         ++seen;
     };
     quantize::quantize_model(p);

@@ -3,9 +3,8 @@
 // session's KV cache and compute buffers match the estimate within 10 %.
 #include <catch2/catch.hpp>
 
-#include <climits>
+#include <cmath>
 #include <cstdio>
-#include <cstdlib>
 #include <cstring>
 #include <string>
 #include <vector>
@@ -13,6 +12,7 @@
 #include "runtime/memory_estimate.h"
 #include "runtime/model.h"
 #include "runtime/session.h"
+#include "support/resident.h"
 #include "support/test_paths.h"
 
 using namespace ember;
@@ -33,32 +33,6 @@ bool read_rss(Rss &r) {
         if (std::sscanf(line, "RssAnon: %lld kB", &r.anon_kb) == 1) found = true;
     std::fclose(f);
     return found;
-}
-
-// Resident kilobytes of the mappings of one file (its canonical path) from /proc/self/smaps:
-// what the model mapping itself brought in, unlike RssFile, which also counts the code
-// pages of the libraries a first decode touches (megabytes in a sanitizer build).
-long long mapped_file_rss_kb(const std::string &path) {
-    char canonical[PATH_MAX];
-    if (!realpath(path.c_str(), canonical)) return -1;
-    FILE *f = std::fopen("/proc/self/smaps", "r");
-    if (!f) return -1;
-    char line[PATH_MAX + 256];
-    bool in_file = false;
-    long long kb = 0, total = 0;
-    while (std::fgets(line, sizeof line, f)) {
-        unsigned long lo = 0, hi = 0;
-        int path_at = 0;
-        if (std::sscanf(line, "%lx-%lx %*s %*s %*s %*s %n", &lo, &hi, &path_at) == 2 && path_at > 0) {
-            std::string name(line + path_at);
-            while (!name.empty() && (name.back() == '\n' || name.back() == ' ')) name.pop_back();
-            in_file = name == canonical;
-        } else if (in_file && std::sscanf(line, "Rss: %lld kB", &kb) == 1) {
-            total += kb;
-        }
-    }
-    std::fclose(f);
-    return total;
 }
 
 double relative(double measured, double estimate) { return (measured - estimate) / estimate; }
@@ -96,7 +70,7 @@ TEST_CASE("KV cache and compute buffers match ember-gguf's estimate; weights are
         Session session(*model, sp);
         REQUIRE(session.decode(Batch::sequence(prompt, 0, 0, /*all_outputs=*/true)) == EMBER_OK);
         if (have_rss) read_rss(decoded);
-        const long long mapped_kb = have_rss ? mapped_file_rss_kb(path) : -1;
+        const long long mapped_kb = have_rss ? test::mapped_resident_kb(path) : -1;
 
         const double kv = static_cast<double>(session.kv_bytes());
         const double compute = static_cast<double>(session.compute_bytes());

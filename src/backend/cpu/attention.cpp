@@ -100,11 +100,11 @@ inline void add_sink(const float *sink, float running_max, float &sum, float *ac
 struct Scratch {
     std::vector<float> keys, values;  // one KV head's cached rows as float: [n_kv][head_dim]
     std::vector<float> key_blocks;    // the keys transposed per block (tiled path)
-    std::vector<float> q, acc;        // [head_dim]
+    std::vector<float> q, acc;        // [head_dim]; tiled: acc is [query tile][head_dim]
     std::vector<uint16_t> q_half;     // row by row over F16: [heads][head_dim], as are q and acc
     std::vector<float> scores;        // [kTile]
     // Row by row over an F16 cache, per head and visible cell: q·k, and the online softmax's
-    // factors for the accumulator; per head its running maximum and sum.
+    // factors for the accumulator; per head (tiled: per query row) its running maximum and sum.
     std::vector<float> dots, rescale, weight, running_max, sum;
 };
 

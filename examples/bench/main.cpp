@@ -9,7 +9,9 @@
 #include <vector>
 
 #include "common/cli.h"
+#include "common/kv_options.h"
 #include "core/error.h"
+#include "model/kv_cache.h"
 #include "runtime/model.h"
 #include "runtime/session.h"
 
@@ -19,9 +21,9 @@ using namespace ember;
 
 const char *kUsage =
     "usage: ember-bench -m MODEL[,MODEL...] [-p N[,N...]] [-n N[,N...]] [-d N[,N...]] [-t N[,N...]] [-r N] [-ngl L]\n"
-    "                   [-o md|json]\n"
+    "                   [-ctk T[,T...]] [-ctv T[,T...]] [-o md|json]\n"
     "\n"
-    "One test per model x prompt size x generation length x depth x thread count. A test decodes a\n"
+    "One test per model x prompt size x generation length x depth x thread count x cache types. A test decodes a\n"
     "prompt of -p tokens as one batch (pp: prompt tokens / seconds), then -n tokens one decode at a\n"
     "time (tg: generated tokens / seconds), after -d tokens already in the context (decoded before\n"
     "the clock starts, as llama-bench's -d does; 0: an empty context); it is repeated -r times after one\n"
@@ -35,16 +37,20 @@ const char *kUsage =
     "  -d N,...       tokens in the context before the test (default 0)\n"
     "  -t N,...       threads (default 2)\n"
     "  -r N           repetitions (default 3)\n"
+    "  -ctk T,...     KV cache type of the K rows: f16 (default), f32, bf16, q8_0, q4_0, q4_1, iq4_nl,\n"
+    "                 q5_0, q5_1\n"
+    "  -ctv T,...     of the V rows (default: as -ctk)\n"
     "  -ngl L         layers to offload (the last L; -1: all, with the output head); without a\n"
     "                 GPU backend a warning says so and everything runs on the CPU\n"
     "  -o md|json     a markdown table (default), or one JSON line per test with peer bench's keys:\n"
     "                 pp_tok_s pp_min pp_max tg_tok_s tg_min tg_max n_prompt n_gen threads reps\n"
-    "                 engine model, and n_depth n_gpu_layers backend (where it ran)\n"
+    "                 engine model, and n_depth n_gpu_layers backend (where it ran) type_k type_v\n"
     "Exit status: 0 success, 1 failure (model, decode), 2 bad usage.\n";
 
 struct Options {
     std::vector<std::string> models;
     std::vector<uint32_t> n_prompt{512}, n_gen{128}, n_depth{0}, threads{2};
+    std::vector<TensorType> type_k{TensorType::F16}, type_v;  // -ctk, -ctv (empty: as -ctk)
     uint32_t reps = 3;
     bool json = false;
     int32_t n_gpu_layers = 0;
@@ -88,6 +94,12 @@ bool parse_args(int argc, char **argv, Options &o) {
         else if (a == "-t") o.threads = parse_list(a, v, 1);
         else if (a == "-r") o.reps = parse_list(a, v, 1).front();
         else if (a == "-ngl") o.n_gpu_layers = cli::parse_gpu_layers(a, v);
+        else if (a == "-ctk" || a == "-ctv") {
+            std::vector<TensorType> &types = a == "-ctk" ? o.type_k : o.type_v;
+            types.clear();
+            for (const std::string &item : split_list(v)) types.push_back(cli::parse_kv_type(a, item));
+            if (types.empty()) throw cli::UsageError(a + " needs at least one type");
+        }
         else if (a == "-o") {
             if (v != "md" && v != "json") throw cli::UsageError("-o takes md or json, not '" + v + "'");
             o.json = v == "json";
@@ -118,6 +130,7 @@ struct TestResult {
     uint32_t n_prompt = 0, n_gen = 0, n_depth = 0, threads = 0, reps = 0;
     std::string backends;     // e.g. "cpu" or "cpu+cuda": where the model's stages run
     uint32_t n_gpu_layers = 0;  // layers actually on the offload device
+    model::KvTypes kv_types;
     bool has_pp = false, has_tg = false;
     Stat pp, tg;
 };
@@ -131,9 +144,10 @@ void check_decode(ember_status st) {
 }
 
 TestResult run_test(const Model &model, const std::string &path, uint32_t np, uint32_t ng, uint32_t nd,
-                    uint32_t threads, uint32_t reps) {
+                    uint32_t threads, uint32_t reps, model::KvTypes kv_types) {
     const int32_t n_vocab = static_cast<int32_t>(model.n_vocab());
     SessionParams sp;
+    sp.kv_types = kv_types;
     sp.n_ctx = nd + np + ng + 8;
     // The prompt is one micro-batch; the depth goes in pieces of at most 512 (llama-bench's).
     constexpr uint32_t kDepthPiece = 512;
@@ -185,6 +199,7 @@ TestResult run_test(const Model &model, const std::string &path, uint32_t np, ui
     t.n_depth = nd;
     t.threads = threads;
     t.reps = reps;
+    t.kv_types = kv_types;
     for (const backend::Backend *b : model.backends()) t.backends += (t.backends.empty() ? "" : "+") + std::string(b->name());
     for (int b : model.placement().layers) t.n_gpu_layers += b == kDeviceBackend;
     t.has_pp = np > 0;
@@ -225,6 +240,9 @@ void print_json(const TestResult &t) {
     std::snprintf(buf, sizeof buf, "\"n_depth\": %u, \"n_gpu_layers\": %u, \"backend\": \"%s\", ", t.n_depth,
                   t.n_gpu_layers, t.backends.c_str());
     line += buf;
+    std::snprintf(buf, sizeof buf, "\"type_k\": \"%s\", \"type_v\": \"%s\", ", model::kv_type_name(t.kv_types.k),
+                  model::kv_type_name(t.kv_types.v));
+    line += buf;
     line += "\"model\": \"" + json_escape(t.model) + "\"}";
     std::printf("%s\n", line.c_str());
     std::fflush(stdout);
@@ -235,20 +253,26 @@ std::string base_name(const std::string &path) {
     return slash == std::string::npos ? path : path.substr(slash + 1);
 }
 
-void print_md_header() {
-    std::printf("| model | size | params | backend | ngl | threads | test | t/s (median) | min | max |\n");
-    std::printf("| --- | ---: | ---: | --- | ---: | ---: | --- | ---: | ---: | ---: |\n");
+// with_types: the cache types get columns (llama-bench's type_k / type_v), shown when a test
+// asks for other than f16.
+void print_md_header(bool with_types) {
+    std::printf("| model | size | params | backend | ngl | threads |%s test | t/s (median) | min | max |\n",
+                with_types ? " type_k | type_v |" : "");
+    std::printf("| --- | ---: | ---: | --- | ---: | ---: |%s --- | ---: | ---: | ---: |\n", with_types ? " --- | --- |" : "");
 }
 
-void print_md_rows(const TestResult &t) {
+void print_md_rows(const TestResult &t, bool with_types) {
+    const std::string types = with_types ? std::string(" ") + model::kv_type_name(t.kv_types.k) + " | " +
+                                               model::kv_type_name(t.kv_types.v) + " |"
+                                         : "";
     char size[32], params[32];
     std::snprintf(size, sizeof size, "%.2f MiB", static_cast<double>(t.size_bytes) / (1024.0 * 1024.0));
     std::snprintf(params, sizeof params, "%.2f M", static_cast<double>(t.n_params) / 1e6);
     auto row = [&](const char *kind, uint32_t n, const Stat &s) {
         const std::string depth = t.n_depth ? " @ d" + std::to_string(t.n_depth) : "";
-        std::printf("| %s | %s | %s | %s | %u | %u | %s%u%s | %.2f | %.2f | %.2f |\n", base_name(t.model).c_str(), size,
-                    params, t.backends.c_str(), t.n_gpu_layers, t.threads, kind, n, depth.c_str(), s.median, s.min,
-                    s.max);
+        std::printf("| %s | %s | %s | %s | %u | %u |%s %s%u%s | %.2f | %.2f | %.2f |\n", base_name(t.model).c_str(), size,
+                    params, t.backends.c_str(), t.n_gpu_layers, t.threads, types.c_str(), kind, n, depth.c_str(),
+                    s.median, s.min, s.max);
     };
     if (t.has_pp) row("pp", t.n_prompt, t.pp);
     if (t.has_tg) row("tg", t.n_gen, t.tg);
@@ -259,6 +283,12 @@ int bench_main(int argc, char **argv) {
     Options o;
     if (!parse_args(argc, argv, o)) return cli::kExitOk;
 
+    std::vector<model::KvTypes> kv_types;
+    for (TensorType k : o.type_k) {
+        if (o.type_v.empty()) kv_types.emplace_back(k);
+        for (TensorType v : o.type_v) kv_types.emplace_back(k, v);
+    }
+    const bool with_types = kv_types.size() != 1 || !(kv_types.front() == model::KvTypes{});
     bool header = false;
     for (const std::string &path : o.models) {
         ModelParams mp;
@@ -268,17 +298,18 @@ int bench_main(int argc, char **argv) {
         for (uint32_t threads : o.threads)
             for (uint32_t np : o.n_prompt)
                 for (uint32_t ng : o.n_gen)
-                    for (uint32_t nd : o.n_depth) {
-                        if (np == 0 && ng == 0) continue;
-                        const TestResult t = run_test(*model, path, np, ng, nd, threads, o.reps);
-                        if (o.json) {
-                            print_json(t);
-                        } else {
-                            if (!header) print_md_header();
-                            header = true;
-                            print_md_rows(t);
+                    for (uint32_t nd : o.n_depth)
+                        for (const model::KvTypes &types : kv_types) {
+                            if (np == 0 && ng == 0) continue;
+                            const TestResult t = run_test(*model, path, np, ng, nd, threads, o.reps, types);
+                            if (o.json) {
+                                print_json(t);
+                            } else {
+                                if (!header) print_md_header(with_types);
+                                header = true;
+                                print_md_rows(t, with_types);
+                            }
                         }
-                    }
     }
     return cli::kExitOk;
 }

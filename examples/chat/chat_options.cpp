@@ -18,6 +18,8 @@ const char kUsage[] =
     "  -c N                context size (default: the model's)\n"
     "  -t N                threads (default: all)\n"
     "  -ngl N              layers to offload to a GPU (the last N; -1: all)\n"
+    "  -ctk, -ctv T        KV cache type of the K / V rows: f16 (default), f32, bf16, q8_0, q4_0, q4_1,\n"
+    "                      iq4_nl, q5_0, q5_1 (-ctv defaults to -ctk; quantized: head size a multiple of 32)\n"
     "  --temp T --top-k K --top-p P --min-p P --repeat-penalty R --seed S   sampling (--temp 0: greedy)\n"
     "  --ignore-eos        keep generating past end-of-generation tokens (until -n or a full context)\n"
     "  --grammar FILE      constrain every reply to a GBNF grammar (start rule 'root')\n"
@@ -37,6 +39,12 @@ long long to_int(const std::string &opt, const std::string &v, long long lo, lon
         throw std::invalid_argument(opt + " needs an integer in [" + std::to_string(lo) + ", " + std::to_string(hi) +
                                     "], got '" + v + "'");
     return x;
+}
+
+int32_t to_kv_type(const std::string &opt, const std::string &v) {
+    int32_t type = 0;
+    if (ember_kv_type_from_name(v.c_str(), &type) != EMBER_OK) throw std::invalid_argument(opt + ": " + ember_last_error());
+    return type;
 }
 
 float to_float(const std::string &opt, const std::string &v) {
@@ -67,6 +75,8 @@ bool parse_options(int argc, char **argv, Options &o) {
         else if (a == "--ignore-eos") o.ignore_eos = true;
         else if (a == "-n") o.n_predict = static_cast<int32_t>(to_int(a, value(), -1, 1 << 30));
         else if (a == "-c") o.n_ctx = static_cast<uint32_t>(to_int(a, value(), 0, 1 << 24));
+        else if (a == "-ctk" || a == "--cache-type-k") o.kv_type_k = to_kv_type(a, value());
+        else if (a == "-ctv" || a == "--cache-type-v") o.kv_type_v = to_kv_type(a, value());
         else if (a == "-t") o.n_threads = static_cast<int32_t>(to_int(a, value(), 0, 1024));
         else if (a == "-ngl") o.n_gpu_layers = static_cast<int32_t>(to_int(a, value(), -1, 100000));
         else if (a == "--temp") o.sampling.temperature = to_float(a, value());

@@ -19,6 +19,8 @@ struct Options {
     uint32_t n_ctx = 0;          // -c
     int32_t n_threads = 0;       // -t
     int32_t n_gpu_layers = 0;    // -ngl
+    int32_t kv_type_k = EMBER_KV_F16;  // -ctk: an ember_kv_type
+    int32_t kv_type_v = -1;      // -ctv (-1: as -ctk)
     std::string grammar_file;    // --grammar: a GBNF file constraining every reply
     std::string json_schema;     // --json-schema: a file, or the schema itself when it starts with '{'
     ember_sampler_params sampling = ember_sampler_default_params();

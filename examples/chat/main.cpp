@@ -147,6 +147,8 @@ int run(const chat::Options &o) {
     ember_session_params sp = ember_session_default_params();
     sp.n_ctx = o.n_ctx;
     sp.n_threads = o.n_threads;
+    sp.kv_type = o.kv_type_k;
+    sp.kv_type_v = o.kv_type_v < 0 ? 0 : EMBER_KV_TYPE_V(o.kv_type_v);
     if (ember_status st = ember_session_create(h.model, &sp, &h.session)) fail_call(st, "cannot create a session");
     h.sampler = make_sampler(o, h.model);
     add_grammar(o, h.model, h.sampler);

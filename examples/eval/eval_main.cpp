@@ -1,5 +1,5 @@
 // ember-eval: logits of a prompt in llama.cpp's conformance format, and a greedy continuation.
-//   ember-eval -m MODEL -f PROMPT_FILE [--dump-logits OUT.bin] [--greedy N] [-t N] [-c N]
+//   ember-eval -m MODEL -f PROMPT_FILE [--dump-logits OUT.bin] [--greedy N] [-t N] [-c N] [-ctk T] [-ctv T]
 // The prompt is the file minus trailing newlines, tokenized with the model's BOS rule and no
 // special-token parsing, decoded as one batch with logits for every position. Exit status:
 // 0 success, 1 failure (file, model, context), 2 bad usage.
@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "core/error.h"
+#include "common/kv_options.h"
 #include "runtime/model.h"
 #include "runtime/session.h"
 
@@ -20,17 +21,21 @@ namespace {
 
 const char *kUsage =
     "usage: ember-eval -m MODEL -f PROMPT_FILE [--dump-logits OUT.bin] [--greedy N] [-t N] [-c N] [-ngl L]\n"
+    "                  [-ctk T] [-ctv T]\n"
     "  -m MODEL              GGUF model\n"
     "  -f PROMPT_FILE        prompt text (trailing newlines removed)\n"
     "  --dump-logits OUT.bin write int32 n_tokens, int32 n_vocab, int32 tokens[], float32 logits[][]\n"
     "  --greedy N            print N greedy continuation token ids and their text (default 0)\n"
     "  -t N                  threads (default: hardware threads)\n"
     "  -c N                  context size (default: prompt + N)\n"
-    "  -ngl L                layers to offload (the last L; -1: all, with the output head)\n";
+    "  -ngl L                layers to offload (the last L; -1: all, with the output head)\n"
+    "  -ctk, -ctv T          KV cache type of the K / V rows (f16, f32, bf16, q8_0, q4_0, q4_1, iq4_nl,\n"
+    "                        q5_0, q5_1; default f16, -ctv as -ctk)\n";
 
 struct Options {
     std::string model, prompt_file, dump_path;
     int greedy = 0, threads = 0, n_ctx = 0, n_gpu_layers = 0;
+    ember::cli::KvTypeOptions kv;
 };
 
 [[noreturn]] void usage_error(const std::string &msg) {
@@ -44,6 +49,14 @@ int parse_int(const std::string &flag, const char *value, int min) {
     if (*value == '\0' || *end != '\0' || v < min || v > 1 << 24)
         usage_error("bad value '" + std::string(value) + "' for " + flag);
     return static_cast<int>(v);
+}
+
+void set_kv_type(ember::cli::KvTypeOptions &kv, const std::string &flag, const char *value) {
+    try {
+        kv.set(flag, value);
+    } catch (const ember::cli::UsageError &e) {
+        usage_error(e.what());
+    }
 }
 
 Options parse_args(int argc, char **argv) {
@@ -62,6 +75,7 @@ Options parse_args(int argc, char **argv) {
         else if (a == "--greedy") o.greedy = parse_int(a, v, 0);
         else if (a == "-t") o.threads = parse_int(a, v, 1);
         else if (a == "-c") o.n_ctx = parse_int(a, v, 1);
+        else if (ember::cli::KvTypeOptions::is_option(a)) set_kv_type(o.kv, a, v);
         else if (a == "-ngl") o.n_gpu_layers = std::string(v) == "-1" ? -1 : parse_int(a, v, 0);
         else usage_error("unknown argument '" + a + "'");
     }
@@ -113,6 +127,7 @@ int run(const Options &o) {
     sp.n_ctx = o.n_ctx > 0 ? static_cast<uint32_t>(o.n_ctx) : needed;
     sp.n_ubatch = std::max<uint32_t>(512, static_cast<uint32_t>(tokens.size()));  // one batch
     sp.n_threads = o.threads;
+    sp.kv_types = o.kv.types();
     ember::Session session(*model, sp);
     for (const std::string &w : session.warnings()) std::fprintf(stderr, "ember-eval: warning: %s\n", w.c_str());
 

@@ -10,6 +10,7 @@
 
 #include "commands.h"
 #include "common/cli.h"
+#include "common/kv_options.h"
 #include "gguf/gguf_shards.h"
 #include "runtime/memory_estimate.h"
 
@@ -142,7 +143,7 @@ Totals compute_totals(const gguf::ShardedModel &m) {
     return t;
 }
 
-int print_json(const gguf::ShardedModel &m, const Totals &totals, const MemoryEstimate &e) {
+int print_json(const gguf::ShardedModel &m, const Totals &totals, const MemoryEstimate &e, model::KvTypes types) {
     using nlohmann::json;
     const gguf::File &meta = m.metadata();
     json out;
@@ -169,14 +170,15 @@ int print_json(const gguf::ShardedModel &m, const Totals &totals, const MemoryEs
                      {"n_expert_used", totals.n_expert_used}, {"bits_per_weight", totals.bits_per_weight()},
                      {"by_type", by_type}};
     out["memory_estimate"] = {
-        {"n_ctx", e.n_ctx}, {"n_layers", e.n_layers}, {"n_gpu_layers", e.n_gpu_layers}, {"kv_type", "F16"},
+        {"n_ctx", e.n_ctx}, {"n_layers", e.n_layers}, {"n_gpu_layers", e.n_gpu_layers},
+        {"type_k", model::kv_type_name(types.k)}, {"type_v", model::kv_type_name(types.v)},
         {"cpu", {{"weights", e.weights_cpu}, {"kv_cache", e.kv_cpu}, {"compute", e.compute_cpu}, {"total", e.total_cpu()}}},
         {"gpu", {{"weights", e.weights_gpu}, {"kv_cache", e.kv_gpu}, {"compute", e.compute_gpu}, {"total", e.total_gpu()}}}};
     std::puts(out.dump(2, ' ', false, json::error_handler_t::replace).c_str());
     return 0;
 }
 
-int print_text(const gguf::ShardedModel &m, const Totals &totals, const MemoryEstimate &e) {
+int print_text(const gguf::ShardedModel &m, const Totals &totals, const MemoryEstimate &e, model::KvTypes types) {
     const gguf::File &meta = m.metadata();
     std::printf("file: %s (GGUF v%u, %zu shard%s, %" PRIu64 " bytes, alignment %u)\n", meta.name().c_str(), meta.version(),
                 m.n_shards(), m.n_shards() == 1 ? "" : "s", m.total_bytes(), meta.alignment());
@@ -200,8 +202,9 @@ int print_text(const gguf::ShardedModel &m, const Totals &totals, const MemoryEs
                     mib(e.weights_cpu + e.weights_gpu).c_str());
         return 0;
     }
-    std::printf("\nmemory estimate (context %" PRIu64 ", F16 KV cache, %u of %u layers on GPU%s):\n", e.n_ctx,
-                e.n_gpu_layers, e.n_layers, e.head_on_gpu ? " with output head" : "");
+    std::printf("\nmemory estimate (context %" PRIu64 ", KV cache K %s / V %s, %u of %u layers on GPU%s):\n", e.n_ctx,
+                model::kv_type_name(types.k), model::kv_type_name(types.v), e.n_gpu_layers, e.n_layers,
+                e.head_on_gpu ? " with output head" : "");
     std::printf("  %-10s %14s %14s\n", "", "CPU", "GPU");
     std::printf("  %-10s %14s %14s\n", "weights", mib(e.weights_cpu).c_str(), mib(e.weights_gpu).c_str());
     std::printf("  %-10s %14s %14s\n", "KV cache", mib(e.kv_cpu).c_str(), mib(e.kv_gpu).c_str());
@@ -215,6 +218,7 @@ int print_text(const gguf::ShardedModel &m, const Totals &totals, const MemoryEs
 int info_command(const std::vector<std::string> &args) {
     std::string path;
     MemoryEstimateParams params;
+    cli::KvTypeOptions kv;
     bool json = false;
     for (size_t i = 0; i < args.size(); ++i) {
         const std::string &a = args[i];
@@ -225,15 +229,18 @@ int info_command(const std::vector<std::string> &args) {
         if (a == "--json") json = true;
         else if (a == "--ctx") params.n_ctx = cli::parse_count(a, value());
         else if (a == "--ngl") params.n_gpu_layers = cli::parse_gpu_layers(a, value());
+        else if (cli::KvTypeOptions::is_option(a)) kv.set(a, value());
         else if (!a.empty() && a[0] == '-') throw cli::UsageError("unknown option '" + a + "'");
         else if (path.empty()) path = a;
         else throw cli::UsageError("unexpected argument '" + a + "'");
     }
     if (path.empty()) throw cli::UsageError("info needs a FILE");
+    params.kv_types = kv.types();
     const auto model = gguf::ShardedModel::open(path);
     const Totals totals = compute_totals(*model);
     const MemoryEstimate estimate = estimate_memory(*model, params);
-    return json ? print_json(*model, totals, estimate) : print_text(*model, totals, estimate);
+    return json ? print_json(*model, totals, estimate, params.kv_types)
+                : print_text(*model, totals, estimate, params.kv_types);
 }
 
 }  // namespace ember::tools

@@ -8,9 +8,10 @@
 
 static const char kUsage[] =
     "usage: ember-gguf <command> ...\n"
-    "  info FILE [--ctx N] [--ngl L] [--json]\n"
+    "  info FILE [--ctx N] [--ngl L] [-ctk T] [-ctv T] [--json]\n"
     "      metadata, tensor table, totals and a memory estimate for context N with the last L\n"
-    "      layers offloaded to a GPU\n"
+    "      layers offloaded to a GPU and a KV cache of K / V row types T (f16 by default, f32, bf16,\n"
+    "      q8_0, q4_0, q4_1, iq4_nl, q5_0, q5_1; -ctv defaults to -ctk)\n"
     "  split (--max-tensors N | --max-size SIZE) IN OUT_PREFIX\n"
     "      writes OUT_PREFIX-00001-of-0000K.gguf ... (SIZE like 500M or 2G)\n"
     "  merge FIRST_SHARD OUT\n"

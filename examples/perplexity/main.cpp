@@ -8,7 +8,9 @@
 #include <string>
 
 #include "common/cli.h"
+#include "common/kv_options.h"
 #include "core/error.h"
+#include "model/kv_cache.h"
 #include "runtime/model.h"
 #include "runtime/perplexity.h"
 
@@ -18,6 +20,7 @@ using namespace ember;
 
 const char *kUsage =
     "usage: ember-perplexity -m MODEL -f TEXT [-c N] [-b N] [-t N] [--chunks N] [--kl-base BASE_MODEL] [-ngl L]\n"
+    "                        [-ctk T] [-ctv T]\n"
     "\n"
     "Perplexity over non-overlapping chunks of N tokens of TEXT, tokenized once with the model's\n"
     "BOS rule. Each chunk starts from an empty context with BOS as its first token (when the model\n"
@@ -32,6 +35,8 @@ const char *kUsage =
     "  -t N                  threads (default: hardware threads)\n"
     "  -ngl L                layers to offload (the last L; -1: all, with the output head)\n"
     "  --chunks N            evaluate only the first N chunks (default: all)\n"
+    "  -ctk, -ctv T          KV cache type of the K / V rows: f16 (default), f32, bf16, q8_0, q4_0, q4_1,\n"
+    "                        iq4_nl, q5_0, q5_1 (-ctv defaults to -ctk)\n"
     "  --kl-base BASE_MODEL  also compare MODEL's distributions with BASE_MODEL's (same vocabulary)\n"
     "                        at the scored positions: mean KL(BASE || MODEL), top-1 agreement,\n"
     "                        RMS of the change in the probability of the actual next token\n"
@@ -54,6 +59,7 @@ uint32_t parse_u32(const std::string &option, const std::string &value, uint32_t
 
 // Returns false when the caller asked for help (already printed).
 bool parse_args(int argc, char **argv, Options &o) {
+    cli::KvTypeOptions kv;
     for (int i = 1; i < argc; ++i) {
         const std::string a = argv[i];
         if (a == "-h" || a == "--help") {
@@ -70,8 +76,10 @@ bool parse_args(int argc, char **argv, Options &o) {
         else if (a == "-b") o.params.n_batch = parse_u32(a, v, 1);
         else if (a == "-t") o.params.n_threads = static_cast<int>(parse_u32(a, v, 1));
         else if (a == "--chunks") o.params.n_chunks = parse_u32(a, v, 1);
+        else if (cli::KvTypeOptions::is_option(a)) kv.set(a, v);
         else throw cli::UsageError("unknown argument '" + a + "'");
     }
+    o.params.kv_types = kv.types();
     if (o.model.empty()) throw cli::UsageError("-m MODEL is required");
     if (o.text.empty()) throw cli::UsageError("-f TEXT is required");
     if (o.params.n_batch != 0 && o.params.n_ctx % o.params.n_batch != 0)

@@ -50,6 +50,8 @@ int serve(const server::Options &o, sigset_t &signals) {
         sc.n_slots = o.n_slots;
         sc.slot_ctx = slot_ctx;
         sc.n_threads = o.n_threads;
+        sc.kv_type_k = o.kv_type_k;
+        sc.kv_type_v = o.kv_type_v;
         sc.queue_max = o.queue_max;
         scheduler = std::make_unique<server::Scheduler>(*engine, sc, http.metrics());
         const std::string id = o.alias.empty() ? base_name(o.model) : o.alias;

@@ -47,6 +47,8 @@ Scheduler::Scheduler(Engine &engine, const SchedulerConfig &config, Metrics &met
     sp.n_seq_max = static_cast<uint32_t>(config_.n_slots);
     sp.n_threads = config_.n_threads;
     sp.n_batch = static_cast<uint32_t>(config_.step_tokens);
+    sp.kv_type = config_.kv_type_k;
+    sp.kv_type_v = config_.kv_type_v < 0 ? 0 : EMBER_KV_TYPE_V(config_.kv_type_v);
     if (ember_status st = ember_session_create(engine_.model(), &sp, &session_))
         throw std::runtime_error("cannot create the session: " + ember_error_text(st));
     slots_.resize(static_cast<size_t>(config_.n_slots));

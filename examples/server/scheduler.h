@@ -23,6 +23,8 @@ struct SchedulerConfig {
     int32_t n_slots = 1;
     uint32_t slot_ctx = 0;  // cells per slot; the session holds n_slots * slot_ctx
     int32_t n_threads = 0;
+    int32_t kv_type_k = 0;      // an ember_kv_type
+    int32_t kv_type_v = -1;     // -1: as kv_type_k
     int32_t queue_max = 64;
     int32_t step_tokens = 512;  // batch rows per step (generation rows first, then prompt chunks)
 };

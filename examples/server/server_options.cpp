@@ -6,6 +6,8 @@
 #include <fstream>
 #include <sstream>
 
+#include "ember/ember.h"
+
 
 namespace server {
 
@@ -21,6 +23,9 @@ const char kUsage[] =
     "  -np, --parallel N     slots: requests generated together in one batch (default 1, at most 64)\n"
     "  -t, --threads N       CPU threads (default: all)\n"
     "  -ngl N                layers to offload to a GPU (the last N; -1: all)\n"
+    "  -ctk, --cache-type-k T  KV cache type of the K rows: f16 (default), f32, bf16, q8_0, q4_0,\n"
+    "                        q4_1, iq4_nl, q5_0, q5_1 (quantized: head size a multiple of 32)\n"
+    "  -ctv, --cache-type-v T  of the V rows (default: as -ctk)\n"
     "  --api-key KEY         require 'Authorization: Bearer KEY' (not for /health)\n"
     "  --api-key-file F      the same, the key read from the first line of file F\n"
     "  --alias NAME          the model id /v1/models lists and requests must name\n"
@@ -42,6 +47,12 @@ long long to_int(const std::string &opt, const std::string &v, long long lo, lon
         throw UsageError(opt + " needs an integer in [" + std::to_string(lo) + ", " + std::to_string(hi) + "], got '" +
                          v + "'");
     return x;
+}
+
+int32_t to_kv_type(const std::string &opt, const std::string &v) {
+    int32_t type = 0;
+    if (ember_kv_type_from_name(v.c_str(), &type) != EMBER_OK) throw UsageError(opt + ": " + ember_last_error());
+    return type;
 }
 
 std::string read_key_file(const std::string &path) {
@@ -71,6 +82,8 @@ bool parse_options(int argc, char **argv, Options &o) {
         else if (a == "-c" || a == "--ctx-size") o.n_ctx = static_cast<uint32_t>(to_int(a, value(), 0, 1 << 24));
         else if (a == "-np" || a == "--parallel") o.n_slots = static_cast<int32_t>(to_int(a, value(), 1, 64));
         else if (a == "-t" || a == "--threads") o.n_threads = static_cast<int32_t>(to_int(a, value(), 0, 1024));
+        else if (a == "-ctk" || a == "--cache-type-k") o.kv_type_k = to_kv_type(a, value());
+        else if (a == "-ctv" || a == "--cache-type-v") o.kv_type_v = to_kv_type(a, value());
         else if (a == "-ngl" || a == "--n-gpu-layers") o.n_gpu_layers = static_cast<int32_t>(to_int(a, value(), -1, 1000000));
         else if (a == "--api-key" || a == "--api-key-file") {
             if (have_key) throw UsageError("give one of --api-key and --api-key-file, once");

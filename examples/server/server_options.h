@@ -15,6 +15,8 @@ struct Options {
     int32_t n_slots = 1;         // -np: requests decoded together
     int32_t n_threads = 0;       // 0: all hardware threads
     int32_t n_gpu_layers = 0;
+    int32_t kv_type_k = 0;       // -ctk: an ember_kv_type (0: f16)
+    int32_t kv_type_v = -1;      // -ctv; -1: as -ctk
     std::string api_key;         // "" : no key needed
     std::string alias;           // model id; "": the file's base name
     double timeout_s = 600;      // bound on one request, from arrival to its last byte

@@ -184,7 +184,21 @@ EMBER_API bool ember_token_is_eog(const ember_model *model, ember_token token);
 
 typedef struct ember_session ember_session;
 
-typedef enum ember_kv_type { EMBER_KV_F16 = 0, EMBER_KV_F32 = 1 } ember_kv_type;
+/* The types of KV cache rows (llama.cpp's -ctk / -ctv names in the comments). Quantized rows
+   need a head size that is a multiple of 32; attention reads every type in place. */
+typedef enum ember_kv_type {
+    EMBER_KV_F16 = 0,    /* f16 */
+    EMBER_KV_F32 = 1,    /* f32 */
+    EMBER_KV_BF16 = 2,   /* bf16 */
+    EMBER_KV_Q8_0 = 3,   /* q8_0: about half of f16's size, perplexity within 0.1 % */
+    EMBER_KV_Q4_0 = 4,   /* q4_0 */
+    EMBER_KV_Q4_1 = 5,   /* q4_1 */
+    EMBER_KV_IQ4_NL = 6, /* iq4_nl */
+    EMBER_KV_Q5_0 = 7,   /* q5_0 */
+    EMBER_KV_Q5_1 = 8    /* q5_1 */
+} ember_kv_type;
+/* The kv_type_v value for V rows of `type` (0 keeps kv_type for both). */
+#define EMBER_KV_TYPE_V(type) ((uint8_t)((type) + 1))
 typedef enum ember_pooling { EMBER_POOLING_NONE = 0, EMBER_POOLING_MEAN = 1, EMBER_POOLING_LAST = 2 } ember_pooling;
 
 /* Polled between layers of a decode; return true to stop it (EMBER_ERR_ABORTED). */
@@ -196,14 +210,22 @@ typedef struct ember_session_params {
     uint32_t n_batch;       /* tokens per internal micro-batch */
     uint32_t n_seq_max;     /* independent sequences (sequence ids 0 .. n_seq_max-1) */
     int32_t n_threads;      /* 0: all hardware threads */
-    int32_t kv_type;        /* an ember_kv_type */
+    int32_t kv_type;        /* an ember_kv_type: the K rows, and the V rows unless kv_type_v is set */
     bool embeddings;        /* decode outputs hidden states instead of logits */
+    uint8_t kv_type_v;      /* 0: V rows as kv_type; else EMBER_KV_TYPE_V(type) (it fills what was
+                               padding, so a caller built before it, whose params hold 0 there, keeps
+                               its meaning) */
     int32_t pooling;        /* an ember_pooling; with embeddings: per token (NONE) or one per sequence */
     ember_abort_callback abort_callback;
     void *abort_user_data;
 } ember_session_params;
 
 EMBER_API ember_session_params ember_session_default_params(void);
+/* The ember_kv_type llama.cpp names `name` ("f16", "q8_0", ...; any case) into *out, or
+   EMBER_ERR_INVALID_ARGUMENT with the list of names in ember_last_error(). */
+EMBER_API ember_status ember_kv_type_from_name(const char *name, int32_t *out);
+/* The name of an ember_kv_type ("q8_0"), or NULL for a value that is not one. */
+EMBER_API const char *ember_kv_type_name(int32_t type);
 /* Creates a session over a model, which must outlive it. On success *out owns the session
    (ember_session_free); on failure *out is NULL and ember_last_error() says why. params may
    be NULL (defaults). */

@@ -6,6 +6,7 @@
 #include "api/api_guard.h"
 #include "api/api_params.h"
 #include "api/handles.h"
+#include "model/kv_cache.h"
 #include "core/log.h"
 
 using namespace ember;
@@ -24,6 +25,14 @@ ember_session_params default_session_params() {
     p.embeddings = false;
     p.pooling = EMBER_POOLING_NONE;
     return p;
+}
+
+// An ember_kv_type as the runtime's tensor type.
+TensorType kv_tensor_type(int32_t type, const char *field) {
+    TensorType t;
+    if (!model::kv_type_from_id(type, &t))
+        fail(EMBER_ERR_INVALID_ARGUMENT, std::string(field) + " " + std::to_string(type) + " is not an ember_kv_type");
+    return t;
 }
 
 void install_abort(ember_session &s) {
@@ -74,6 +83,22 @@ extern "C" {
 
 EMBER_API ember_session_params ember_session_default_params(void) { return default_session_params(); }
 
+EMBER_API ember_status ember_kv_type_from_name(const char *name, int32_t *out) {
+    return api::guarded([&] {
+        if (!name || !out) fail(EMBER_ERR_INVALID_ARGUMENT, "name or out is NULL");
+        TensorType t;
+        if (!model::kv_type_from_name(name, &t))
+            fail(EMBER_ERR_INVALID_ARGUMENT, std::string("'") + name + "' is not a KV cache type (" +
+                                                 model::kv_type_names() + ")");
+        *out = model::kv_type_id(t);
+    });
+}
+
+EMBER_API const char *ember_kv_type_name(int32_t type) {
+    TensorType t;
+    return model::kv_type_from_id(type, &t) ? model::kv_type_name(t) : nullptr;
+}
+
 EMBER_API ember_status ember_session_create(const ember_model *model, const ember_session_params *params,
                                             ember_session **out) {
     if (out) *out = nullptr;
@@ -86,9 +111,8 @@ EMBER_API ember_status ember_session_create(const ember_model *model, const embe
         sp.n_ubatch = p.n_batch;
         sp.n_seq_max = p.n_seq_max;
         sp.n_threads = p.n_threads;
-        if (p.kv_type != EMBER_KV_F16 && p.kv_type != EMBER_KV_F32)
-            fail(EMBER_ERR_INVALID_ARGUMENT, "kv_type " + std::to_string(p.kv_type) + " is not F16 or F32");
-        sp.kv_type = p.kv_type == EMBER_KV_F32 ? TensorType::F32 : TensorType::F16;
+        sp.kv_types.k = kv_tensor_type(p.kv_type, "kv_type");
+        sp.kv_types.v = p.kv_type_v == 0 ? sp.kv_types.k : kv_tensor_type(p.kv_type_v - 1, "kv_type_v - 1");
         sp.embeddings = p.embeddings;
         switch (p.pooling) {
             case EMBER_POOLING_NONE: sp.pooling = Pooling::None; break;

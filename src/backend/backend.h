@@ -36,7 +36,7 @@ struct TrafficCounters {
 struct KvLayer {
     void *k = nullptr;
     void *v = nullptr;
-    TensorType type = TensorType::F16;
+    TensorType k_type = TensorType::F16, v_type = TensorType::F16;
 };
 
 // What compute() works with besides the graph and the weights.

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cstring>
+#include <iterator>
 #include <limits>
 #include <string>
 
@@ -14,37 +15,90 @@ uint32_t swa_cache_cells(uint32_t n_ctx, uint32_t window, uint32_t n_seq_max, ui
     return static_cast<uint32_t>(std::min<uint64_t>(n, n_ctx));
 }
 
+namespace {
+
+// In the order of ember_kv_type (ember.h), with llama.cpp's names.
+constexpr TensorType kKvTypes[] = {TensorType::F16,  TensorType::F32,  TensorType::BF16,
+                                   TensorType::Q8_0, TensorType::Q4_0, TensorType::Q4_1,
+                                   TensorType::IQ4_NL, TensorType::Q5_0, TensorType::Q5_1};
+constexpr const char *kKvTypeNames[] = {"f16", "f32", "bf16", "q8_0", "q4_0", "q4_1", "iq4_nl", "q5_0", "q5_1"};
+static_assert(std::size(kKvTypes) == std::size(kKvTypeNames));
+
+}  // namespace
+
+bool kv_type_supported(TensorType type) { return kv_type_id(type) >= 0; }
+
+const char *kv_type_names() { return "f16, f32, bf16, q8_0, q4_0, q4_1, iq4_nl, q5_0, q5_1"; }
+
+bool kv_type_from_name(const std::string &name, TensorType *out) {
+    TensorType t;
+    if (!tensor_type_from_name(name, &t) || !kv_type_supported(t)) return false;
+    *out = t;
+    return true;
+}
+
+int32_t kv_type_id(TensorType type) {
+    const auto *it = std::find(std::begin(kKvTypes), std::end(kKvTypes), type);
+    return it == std::end(kKvTypes) ? -1 : static_cast<int32_t>(it - std::begin(kKvTypes));
+}
+
+bool kv_type_from_id(int32_t id, TensorType *out) {
+    if (id < 0 || id >= static_cast<int32_t>(std::size(kKvTypes))) return false;
+    *out = kKvTypes[id];
+    return true;
+}
+
+const char *kv_type_name(TensorType type) {
+    const int32_t id = kv_type_id(type);
+    return id < 0 ? tensor_type_name(type) : kKvTypeNames[id];
+}
+
 KvCache::KvCache(const std::vector<backend::Backend *> &layer_backends, uint32_t n_embd_kv, uint32_t n_cells,
-                 uint32_t n_seq_max, TensorType type)
+                 uint32_t n_seq_max, KvTypes types, uint32_t head_dim)
     : n_layer_(static_cast<uint32_t>(layer_backends.size())),
       n_embd_kv_(n_embd_kv),
       n_seq_max_(n_seq_max),
-      type_(type),
+      types_(types),
       cells_(n_cells) {
-    if (type != TensorType::F16 && type != TensorType::F32)
-        fail(EMBER_ERR_UNSUPPORTED, std::string("KV cache type ") + tensor_type_name(type) + " (use F16 or F32)");
+    for (TensorType t : {types.k, types.v}) {
+        if (!kv_type_supported(t))
+            fail(EMBER_ERR_UNSUPPORTED, std::string("KV cache type ") + tensor_type_name(t) + " (use one of " +
+                                            kv_type_names() + ")");
+        const uint32_t block = tensor_type_info(t).block_size;
+        if (head_dim == 0 || head_dim % block != 0 || n_embd_kv % head_dim != 0)
+            fail(EMBER_ERR_UNSUPPORTED, std::string("KV cache type ") + tensor_type_name(t) + " needs a head size that is a multiple of " +
+                                            std::to_string(block) + "; this model's is " + std::to_string(head_dim));
+    }
     if (n_seq_max == 0 || n_seq_max > kMaxSequences)
         fail(EMBER_ERR_INVALID_ARGUMENT, "n_seq_max " + std::to_string(n_seq_max) + " is outside 1.." +
                                              std::to_string(kMaxSequences));
     if (n_cells == 0) fail(EMBER_ERR_INVALID_ARGUMENT, "KV cache of 0 cells");
-    const size_t half = layer_bytes(n_embd_kv, n_cells, type) / 2;
     for (backend::Backend *b : layer_backends) {
-        LayerStorage s{b, b->allocate(half), b->allocate(half)};
-        views_.push_back({s.k->base(), s.v->base(), type});
+        LayerStorage s{b, b->allocate(n_cells * row_bytes(n_embd_kv, types.k)),
+                       b->allocate(n_cells * row_bytes(n_embd_kv, types.v))};
+        views_.push_back({s.k->base(), s.v->base(), types.k, types.v});
         storage_.push_back(std::move(s));
     }
 }
 
-size_t KvCache::layer_bytes(uint32_t n_embd_kv, uint32_t n_cells, TensorType type) {
-    return 2 * static_cast<size_t>(n_cells) * n_embd_kv * (type == TensorType::F16 ? 2 : 4);
+size_t KvCache::row_bytes(uint32_t n_embd_kv, TensorType type) {
+    uint64_t n = 0;
+    if (!tensor_row_bytes(type, n_embd_kv, &n))
+        fail(EMBER_ERR_UNSUPPORTED, "a KV row of " + std::to_string(n_embd_kv) + " values is not whole " +
+                                        tensor_type_name(type) + " blocks");
+    return static_cast<size_t>(n);
 }
 
-size_t KvCache::bytes() const { return storage_.size() * layer_bytes(n_embd_kv_, n_cells(), type_); }
+size_t KvCache::layer_bytes(uint32_t n_embd_kv, uint32_t n_cells, KvTypes types) {
+    return static_cast<size_t>(n_cells) * (row_bytes(n_embd_kv, types.k) + row_bytes(n_embd_kv, types.v));
+}
+
+size_t KvCache::bytes() const { return storage_.size() * layer_bytes(n_embd_kv_, n_cells(), types_); }
 
 size_t KvCache::bytes_on(const backend::Backend &b) const {
     size_t n = 0;
     for (const LayerStorage &s : storage_)
-        if (s.backend == &b) n += layer_bytes(n_embd_kv_, n_cells(), type_);
+        if (s.backend == &b) n += layer_bytes(n_embd_kv_, n_cells(), types_);
     return n;
 }
 
@@ -164,11 +218,18 @@ uint32_t KvCache::seq_count(int32_t seq, int32_t p0, int32_t p1) const {
 }
 
 // State layout (native endianness; a snapshot is for the same build and model):
-//   u32 magic, u32 n_layer, u32 n_embd_kv, u32 type, u32 n_used,
+//   u32 magic, u32 n_layer, u32 n_embd_kv, u32 types, u32 n_used,
 //   n_used x { u32 cell, i32 pos, u64 seqs }, then for each layer the K rows then the V rows
 //   of those cells, in the same order.
+// `types` is the K type's id, plus (the V type's id + 1) << 16 when V differs (so a state of
+// one type reads as it always has).
 namespace {
 constexpr uint32_t kStateMagic = 0x564b4d45;  // "EMKV"
+
+uint32_t state_types(KvTypes t) {
+    const auto k = static_cast<uint32_t>(t.k), v = static_cast<uint32_t>(t.v);
+    return k == v ? k : k | (v + 1) << 16;
+}
 
 template <class T>
 void put(std::vector<uint8_t> &out, const T &v) {
@@ -182,7 +243,7 @@ void KvCache::write_state(std::vector<uint8_t> &out) const {
     put(out, kStateMagic);
     put(out, n_layer_);
     put(out, n_embd_kv_);
-    put(out, static_cast<uint32_t>(type_));
+    put(out, state_types(types_));
     put(out, n_used_);
     std::vector<uint32_t> used;
     for (uint32_t c = 0; c < cells_.size(); ++c)
@@ -192,10 +253,10 @@ void KvCache::write_state(std::vector<uint8_t> &out) const {
             put(out, cells_[c].pos);
             put(out, cells_[c].seqs);
         }
-    const size_t rb = row_bytes();
     for (bool values : {false, true})
         for (const LayerStorage &s : storage_)
             for (uint32_t c : used) {
+                const size_t rb = row_bytes(n_embd_kv_, values ? types_.v : types_.k);
                 const size_t at = out.size();
                 out.resize(at + rb);
                 s.backend->download(values ? *s.v : *s.k, c * rb, out.data() + at, rb, backend::Traffic::State);
@@ -216,7 +277,7 @@ void KvCache::read_state(const uint8_t *data, size_t size) {
     get(type);
     get(n_used);
     if (magic != kStateMagic) fail(EMBER_ERR_BAD_FORMAT, "not a KV cache state");
-    if (n_layer != n_layer_ || n_embd_kv != n_embd_kv_ || type != static_cast<uint32_t>(type_))
+    if (n_layer != n_layer_ || n_embd_kv != n_embd_kv_ || type != state_types(types_))
         fail(EMBER_ERR_INVALID_ARGUMENT, "KV cache state was saved for a different model or cache type");
     if (n_used > cells_.size())
         fail(EMBER_ERR_CONTEXT_FULL, "KV cache state holds " + std::to_string(n_used) + " cells, this cache has " +
@@ -234,12 +295,13 @@ void KvCache::read_state(const uint8_t *data, size_t size) {
         cells[c] = cell;
         used[i] = c;
     }
-    const size_t rb = row_bytes();
-    if (size - at != 2 * static_cast<size_t>(n_layer_) * n_used * rb)
+    const size_t rb_k = row_bytes(n_embd_kv_, types_.k), rb_v = row_bytes(n_embd_kv_, types_.v);
+    if (size - at != static_cast<size_t>(n_layer_) * n_used * (rb_k + rb_v))
         fail(EMBER_ERR_BAD_FORMAT, "KV cache state has the wrong size");
     for (bool values : {false, true})
         for (const LayerStorage &s : storage_)
             for (uint32_t c : used) {
+                const size_t rb = values ? rb_v : rb_k;
                 s.backend->upload(values ? *s.v : *s.k, c * rb, data + at, rb, backend::Traffic::State);
                 at += rb;
             }

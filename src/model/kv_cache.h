@@ -7,6 +7,7 @@
 
 #include <cstdint>
 #include <memory>
+#include <string>
 #include <vector>
 
 #include "backend/backend.h"
@@ -17,6 +18,28 @@ namespace ember::model {
 
 constexpr int kMaxSequences = 64;
 
+// The types of a cache's K rows and V rows (llama.cpp's -ctk / -ctv).
+struct KvTypes {
+    TensorType k = TensorType::F16, v = TensorType::F16;
+    constexpr KvTypes() = default;
+    constexpr KvTypes(TensorType both) : k(both), v(both) {}  // NOLINT: one type for both is the usual case
+    constexpr KvTypes(TensorType k_type, TensorType v_type) : k(k_type), v(v_type) {}
+    bool operator==(const KvTypes &o) const { return k == o.k && v == o.v; }
+};
+
+// The types a cache row may have: llama.cpp's set (f32, f16, bf16, q8_0, q4_0, q4_1, iq4_nl,
+// q5_0, q5_1), each with a CPU dot product and dequantization for attention to read it directly.
+bool kv_type_supported(TensorType type);
+// Their names, for usage messages: "f16, f32, bf16, q8_0, ...".
+const char *kv_type_names();
+// Parses a -ctk / -ctv value (case-insensitive); false for a name that is not a cache type.
+bool kv_type_from_name(const std::string &name, TensorType *out);
+// llama.cpp's lower-case name of a cache type ("q8_0").
+const char *kv_type_name(TensorType type);
+// A cache type as its ember_kv_type value and back (-1 / false: not a cache type).
+int32_t kv_type_id(TensorType type);
+bool kv_type_from_id(int32_t id, TensorType *out);
+
 // Cells of the sliding-window layers' cache: each sequence's last window positions plus one
 // micro-batch (never more than the context).
 uint32_t swa_cache_cells(uint32_t n_ctx, uint32_t window, uint32_t n_seq_max, uint32_t n_ubatch);
@@ -24,15 +47,18 @@ uint32_t swa_cache_cells(uint32_t n_ctx, uint32_t window, uint32_t n_seq_max, ui
 class KvCache {
 public:
     // One layer per entry of layer_backends (where its rows live), each n_cells rows of
-    // n_embd_kv values in `type` (F16 or F32) for K and as many for V.
+    // n_embd_kv values for K in types.k and as many for V in types.v. A row holds the KV heads'
+    // head_dim values side by side, so a quantized type's blocks must not cross heads: throws
+    // ember::Error when head_dim is not a multiple of the block size (or the type is not a
+    // cache type).
     KvCache(const std::vector<backend::Backend *> &layer_backends, uint32_t n_embd_kv, uint32_t n_cells,
-            uint32_t n_seq_max, TensorType type);
+            uint32_t n_seq_max, KvTypes types, uint32_t head_dim);
     // Bytes of one layer's K and V rows.
-    static size_t layer_bytes(uint32_t n_embd_kv, uint32_t n_cells, TensorType type);
+    static size_t layer_bytes(uint32_t n_embd_kv, uint32_t n_cells, KvTypes types);
 
     uint32_t n_cells() const { return static_cast<uint32_t>(cells_.size()); }
     uint32_t n_seq_max() const { return n_seq_max_; }
-    TensorType type() const { return type_; }
+    KvTypes types() const { return types_; }
     uint32_t n_used() const { return n_used_; }
     uint32_t n_free() const { return n_cells() - n_used_; }
     size_t bytes() const;                               // every layer
@@ -81,7 +107,7 @@ private:
     };
     void check_seq(int32_t seq, bool allow_all) const;
     void drop(Cell &cell, uint64_t seqs);
-    size_t row_bytes() const { return static_cast<size_t>(n_embd_kv_) * (type_ == TensorType::F16 ? 2 : 4); }
+    static size_t row_bytes(uint32_t n_embd_kv, TensorType type);
 
     struct LayerStorage {
         backend::Backend *backend;
@@ -89,7 +115,7 @@ private:
     };
 
     uint32_t n_layer_, n_embd_kv_, n_seq_max_;
-    TensorType type_;
+    KvTypes types_;
     std::vector<Cell> cells_;
     uint32_t n_used_ = 0;
     std::vector<LayerStorage> storage_;

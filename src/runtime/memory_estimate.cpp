@@ -46,7 +46,7 @@ MemoryEstimate estimate_memory(const gguf::ShardedModel &files, const MemoryEsti
         hp.has_swa() ? model::swa_cache_cells(n_cells, hp.n_swa, 1, static_cast<uint32_t>(n_ub)) : 0;
     for (uint32_t il = 0; il < hp.n_layer; ++il) {
         const uint64_t kv_layer =
-            model::KvCache::layer_bytes(hp.n_embd_kv(), hp.is_swa(il) ? n_cells_swa : n_cells, params.kv_type);
+            model::KvCache::layer_bytes(hp.n_embd_kv(), hp.is_swa(il) ? n_cells_swa : n_cells, params.kv_types);
         (placement.layers[il] == kDeviceBackend ? e.kv_gpu : e.kv_cpu) += kv_layer;
     }
 

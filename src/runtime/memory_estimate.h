@@ -11,6 +11,7 @@
 
 #include "core/tensor_type.h"
 #include "gguf/gguf_shards.h"
+#include "model/kv_cache.h"
 
 namespace ember {
 
@@ -18,7 +19,7 @@ struct MemoryEstimateParams {
     uint64_t n_ctx = 0;             // 0: the model's training context length
     int32_t n_gpu_layers = 0;       // as ModelParams::n_gpu_layers (placement of a device)
     uint32_t n_batch = 512;         // tokens per micro-batch
-    TensorType kv_type = TensorType::F16;
+    model::KvTypes kv_types;        // K and V row types
 };
 
 struct MemoryEstimate {

@@ -62,6 +62,7 @@ SessionParams session_params(const Params &p) {
     sp.n_ubatch = p.n_batch ? p.n_batch : p.n_ctx;
     sp.n_seq_max = 1;
     sp.n_threads = p.n_threads;
+    sp.kv_types = p.kv_types;
     return sp;
 }
 

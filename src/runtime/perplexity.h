@@ -26,6 +26,7 @@ struct Params {
     uint32_t n_batch = 0;    // tokens per decode, a divisor of n_ctx (0: n_ctx, a whole chunk)
     uint32_t n_chunks = 0;   // chunks to evaluate (0: every whole chunk of the text)
     int n_threads = 0;       // 0: hardware threads
+    model::KvTypes kv_types;  // the KV cache's K and V row types
 };
 
 // Which positions of a chunk are scored: logits after positions [first, n_ctx - 1) predict

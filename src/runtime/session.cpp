@@ -32,14 +32,14 @@ Session::Session(const Model &model, const SessionParams &params)
     : model_(model),
       params_(params),
       kv_(layers_of(model, false), model.hparams().n_embd_kv(), context_size(model, params), params.n_seq_max,
-          params.kv_type),
+          params.kv_types, model.hparams().head_dim),
       scheduler_(model.backends()) {
     if (params_.n_ubatch == 0) fail(EMBER_ERR_INVALID_ARGUMENT, "n_ubatch must be > 0");
     const model::Hparams &hp = model.hparams();
     if (hp.has_swa()) {
         const uint32_t cells = model::swa_cache_cells(kv_.n_cells(), hp.n_swa, params.n_seq_max, params_.n_ubatch);
         kv_swa_ = std::make_unique<model::KvCache>(layers_of(model, true), hp.n_embd_kv(), cells, params.n_seq_max,
-                                                   params.kv_type);
+                                                   params.kv_types, hp.head_dim);
         swa_floor_.assign(params.n_seq_max, std::numeric_limits<int32_t>::min());
     }
     size_t global = 0, local = 0;

@@ -24,7 +24,7 @@ struct SessionParams {
     uint32_t n_ubatch = 512;     // tokens per micro-batch (a decode may hold more)
     uint32_t n_seq_max = 1;      // independent sequences, up to 64
     int n_threads = 0;           // 0: the number of hardware threads
-    TensorType kv_type = TensorType::F16;  // F16 or F32
+    model::KvTypes kv_types;     // K and V row types (model::kv_type_supported)
     bool embeddings = false;     // output final hidden states instead of logits
     Pooling pooling = Pooling::None;
 };

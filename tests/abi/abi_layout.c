@@ -19,6 +19,7 @@ LAYOUT(session_params_size, sizeof(ember_session_params) == 48);
 LAYOUT(session_params_n_ctx, offsetof(ember_session_params, n_ctx) == 4);
 LAYOUT(session_params_kv, offsetof(ember_session_params, kv_type) == 20);
 LAYOUT(session_params_emb, offsetof(ember_session_params, embeddings) == 24);
+LAYOUT(session_params_kv_v, offsetof(ember_session_params, kv_type_v) == 25);  /* in what was padding */
 LAYOUT(session_params_pool, offsetof(ember_session_params, pooling) == 28);
 LAYOUT(session_params_kv_width, sizeof(((ember_session_params *)0)->kv_type) == 4);
 LAYOUT(session_params_pool_width, sizeof(((ember_session_params *)0)->pooling) == 4);

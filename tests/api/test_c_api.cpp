@@ -314,11 +314,21 @@ TEST_CASE("create functions leave *out NULL on failure; failed getters leave NUL
     CHECK(ember_session_create(nullptr, nullptr, &s) == EMBER_ERR_INVALID_ARGUMENT);
     CHECK(s == nullptr);
     ember_session_params sp = ember_session_default_params();
-    sp.kv_type = 7;
+    sp.kv_type = 9;
     s = garbage;
     CHECK(ember_session_create(model.m, &sp, &s) == EMBER_ERR_INVALID_ARGUMENT);
     CHECK(s == nullptr);
-    CHECK_THAT(ember_last_error(), Catch::Contains("kv_type 7"));
+    CHECK_THAT(ember_last_error(), Catch::Contains("kv_type 9"));
+    sp = ember_session_default_params();
+    sp.kv_type_v = 10;
+    CHECK(ember_session_create(model.m, &sp, &s) == EMBER_ERR_INVALID_ARGUMENT);
+    CHECK_THAT(ember_last_error(), Catch::Contains("kv_type_v - 1 9"));
+    // stories260K's heads have 8 values: a 32-block type cannot hold them.
+    sp = ember_session_default_params();
+    sp.kv_type_v = EMBER_KV_TYPE_V(EMBER_KV_Q8_0);
+    CHECK(ember_session_create(model.m, &sp, &s) == EMBER_ERR_UNSUPPORTED);
+    CHECK(s == nullptr);
+    CHECK_THAT(ember_last_error(), Catch::Contains("multiple of 32"));
     sp = ember_session_default_params();
     sp.pooling = -1;
     s = garbage;

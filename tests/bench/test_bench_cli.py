@@ -48,10 +48,13 @@ for line in lines:
     except json.JSONDecodeError as e:
         failures.append(f"not JSON ({e}): {line}")
         continue
-    # peer bench's keys, so scripts read both the same way, plus where the layers ran.
-    if set(row) != PEER_KEYS | {"n_depth", "n_gpu_layers", "backend"}:
-        failures.append(f"keys {sorted(row)} are not peer bench's {sorted(PEER_KEYS)} + n_depth, n_gpu_layers, backend")
+    # peer bench's keys, so scripts read both the same way, plus where the layers ran and the cache types.
+    if set(row) != PEER_KEYS | {"n_depth", "n_gpu_layers", "backend", "type_k", "type_v"}:
+        failures.append(f"keys {sorted(row)} are not peer bench's {sorted(PEER_KEYS)} + n_depth, n_gpu_layers, "
+                        "backend, type_k, type_v")
         continue
+    if row["type_k"] != "f16" or row["type_v"] != "f16":
+        failures.append(f"the default cache is f16: {line}")
     if row["n_gpu_layers"] != 0 or row["backend"] != "cpu":
         failures.append(f"-ngl 99 without a GPU backend must report n_gpu_layers 0 on cpu: {line}")
     if row["engine"] != "ember" or row["n_prompt"] != 32 or row["n_gen"] != 4 or row["reps"] != 2:

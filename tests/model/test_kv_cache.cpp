@@ -27,7 +27,7 @@ bool visible(const std::vector<float> &mask, int64_t n_kv, int64_t t, int64_t c)
 }  // namespace
 
 TEST_CASE("cells are taken first-fit and a full cache refuses without changing", "[kv]") {
-    KvCache kv(cpu_layers(2), 8, 4, 2, TensorType::F16);
+    KvCache kv(cpu_layers(2), 8, 4, 2, TensorType::F16, 8);
     std::vector<int32_t> cells;
     const int32_t pos[3] = {0, 1, 2}, seq[3] = {0, 0, 0};
     REQUIRE(kv.place(pos, seq, 3, cells));
@@ -46,7 +46,7 @@ TEST_CASE("cells are taken first-fit and a full cache refuses without changing",
 }
 
 TEST_CASE("the mask is causal within a sequence and hides other sequences", "[kv]") {
-    KvCache kv(cpu_layers(1), 4, 8, 2, TensorType::F32);
+    KvCache kv(cpu_layers(1), 4, 8, 2, TensorType::F32, 4);
     std::vector<int32_t> cells;
     // Two sequences interleaved in one batch: seq 0 at positions 0,1; seq 1 at 0,1.
     const int32_t pos[4] = {0, 0, 1, 1}, seq[4] = {0, 1, 0, 1};
@@ -66,7 +66,7 @@ TEST_CASE("the mask is causal within a sequence and hides other sequences", "[kv
 }
 
 TEST_CASE("seq_cp shares cells, seq_keep and seq_rm drop ownership", "[kv]") {
-    KvCache kv(cpu_layers(1), 4, 8, 3, TensorType::F16);
+    KvCache kv(cpu_layers(1), 4, 8, 3, TensorType::F16, 4);
     std::vector<int32_t> cells;
     const int32_t pos[3] = {0, 1, 2}, seq[3] = {0, 0, 0};
     REQUIRE(kv.place(pos, seq, 3, cells));
@@ -93,7 +93,7 @@ TEST_CASE("seq_cp shares cells, seq_keep and seq_rm drop ownership", "[kv]") {
 }
 
 TEST_CASE("state round trip restores cells and rows", "[kv]") {
-    KvCache a(cpu_layers(2), 4, 6, 2, TensorType::F32);
+    KvCache a(cpu_layers(2), 4, 6, 2, TensorType::F32, 4);
     std::vector<int32_t> cells;
     const int32_t pos[3] = {0, 1, 0}, seq[3] = {0, 0, 1};
     REQUIRE(a.place(pos, seq, 3, cells));
@@ -101,19 +101,58 @@ TEST_CASE("state round trip restores cells and rows", "[kv]") {
     std::vector<uint8_t> state;
     a.write_state(state);
 
-    KvCache b(cpu_layers(2), 4, 6, 2, TensorType::F32);
+    KvCache b(cpu_layers(2), 4, 6, 2, TensorType::F32, 4);
     b.read_state(state.data(), state.size());
     CHECK(b.n_used() == 3);
     CHECK(b.seq_pos_max(1) == 0);
     CHECK(static_cast<float *>(b.layers()[1].k)[4 * 2 + 3] == 7.5f);
 
-    KvCache other_type(cpu_layers(2), 4, 6, 2, TensorType::F16);
+    KvCache other_type(cpu_layers(2), 4, 6, 2, TensorType::F16, 4);
     CHECK_THROWS_AS(other_type.read_state(state.data(), state.size()), ember::Error);
     CHECK_THROWS_AS(b.read_state(state.data(), state.size() - 1), ember::Error);
 }
 
 TEST_CASE("cache parameters are validated", "[kv]") {
-    CHECK_THROWS_AS(KvCache(cpu_layers(1), 4, 4, 0, TensorType::F16), ember::Error);
-    CHECK_THROWS_AS(KvCache(cpu_layers(1), 4, 4, 65, TensorType::F16), ember::Error);
-    CHECK_THROWS_AS(KvCache(cpu_layers(1), 4, 4, 1, TensorType::Q8_0), ember::Error);
+    CHECK_THROWS_AS(KvCache(cpu_layers(1), 4, 4, 0, TensorType::F16, 4), ember::Error);
+    CHECK_THROWS_AS(KvCache(cpu_layers(1), 4, 4, 65, TensorType::F16, 4), ember::Error);
+    CHECK_THROWS_AS(KvCache(cpu_layers(1), 4, 4, 1, TensorType::Q2_K, 4), ember::Error);  // not a cache type
+    // A quantized row's blocks must not cross heads: 32-blocks need heads of 32, 64, ...
+    CHECK_THROWS_AS(KvCache(cpu_layers(1), 64, 4, 1, TensorType::Q8_0, 16), ember::Error);
+    CHECK_THROWS_AS(KvCache(cpu_layers(1), 64, 4, 1, {TensorType::F16, TensorType::Q4_0}, 16), ember::Error);
+    CHECK_NOTHROW(KvCache(cpu_layers(1), 64, 4, 1, TensorType::Q8_0, 32));
+}
+
+TEST_CASE("K and V rows take their own types", "[kv]") {
+    using ember::model::KvTypes;
+    // Per cell and layer: 64 values of Q8_0 (2 blocks of 34 bytes) and of Q4_0 (2 of 18).
+    KvCache kv(cpu_layers(3), 64, 10, 1, KvTypes{TensorType::Q8_0, TensorType::Q4_0}, 32);
+    CHECK(kv.bytes() == 3u * 10u * (68u + 36u));
+    CHECK(KvCache::layer_bytes(64, 10, KvTypes{TensorType::BF16, TensorType::F32}) == 10u * (128u + 256u));
+    CHECK(kv.layers()[0].k_type == TensorType::Q8_0);
+    CHECK(kv.layers()[0].v_type == TensorType::Q4_0);
+
+    // State: each row at its own size; a cache with the types swapped does not take it.
+    std::vector<int32_t> cells;
+    const int32_t pos[2] = {0, 1}, seq[2] = {0, 0};
+    REQUIRE(kv.place(pos, seq, 2, cells));
+    static_cast<uint8_t *>(kv.layers()[2].v)[36 + 5] = 0x5a;  // layer 2, cell 1, V byte 5
+    std::vector<uint8_t> state;
+    kv.write_state(state);
+    KvCache same(cpu_layers(3), 64, 10, 1, KvTypes{TensorType::Q8_0, TensorType::Q4_0}, 32);
+    same.read_state(state.data(), state.size());
+    CHECK(static_cast<uint8_t *>(same.layers()[2].v)[36 + 5] == 0x5a);
+    KvCache swapped(cpu_layers(3), 64, 10, 1, KvTypes{TensorType::Q4_0, TensorType::Q8_0}, 32);
+    CHECK_THROWS_AS(swapped.read_state(state.data(), state.size()), ember::Error);
+}
+
+TEST_CASE("cache type names are llama.cpp's", "[kv]") {
+    TensorType t;
+    REQUIRE(ember::model::kv_type_from_name("q8_0", &t));
+    CHECK(t == TensorType::Q8_0);
+    REQUIRE(ember::model::kv_type_from_name("BF16", &t));
+    CHECK(t == TensorType::BF16);
+    REQUIRE(ember::model::kv_type_from_name("iq4_nl", &t));
+    CHECK(t == TensorType::IQ4_NL);
+    CHECK_FALSE(ember::model::kv_type_from_name("q4_k", &t));
+    CHECK_FALSE(ember::model::kv_type_from_name("f8", &t));
 }

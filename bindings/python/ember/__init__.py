@@ -20,6 +20,8 @@ __all__ = ["EmberError", "Model", "Session", "version", "system_info", "json_sch
 __version__ = "0.1.0"
 
 _POOLING = {"none": 0, "mean": 1, "last": 2}
+# ember_kv_type's values by llama.cpp's names.
+_KV_TYPES = {"f16": 0, "f32": 1, "bf16": 2, "q8_0": 3, "q4_0": 4, "q4_1": 5, "iq4_nl": 6, "q5_0": 7, "q5_1": 8}
 
 
 def version():
@@ -179,13 +181,22 @@ class Model:
 class Session:
     """A conversation state (KV cache) over a model. Use from one thread at a time."""
 
-    def __init__(self, model, n_ctx=0, n_batch=512, n_threads=0, embeddings=False, pooling="none", kv_f32=False):
+    def __init__(self, model, n_ctx=0, n_batch=512, n_threads=0, embeddings=False, pooling="none", kv_f32=False,
+                 type_k=None, type_v=None):
+        """type_k / type_v: the KV cache's K and V row types by llama.cpp's names ("f16", the
+        default, "f32", "bf16", "q8_0", "q4_0", "q4_1", "iq4_nl", "q5_0", "q5_1"); type_v
+        defaults to type_k. kv_f32=True is type_k="f32"."""
         self.model = model
         params = lib.ember_session_default_params()
         params.n_ctx = n_ctx
         params.n_batch = n_batch
         params.n_threads = n_threads
-        params.kv_type = 1 if kv_f32 else 0
+        type_k = type_k if type_k is not None else ("f32" if kv_f32 else "f16")
+        for name in (type_k, type_v):
+            if name is not None and name not in _KV_TYPES:
+                raise EmberError(1, f"KV cache type {name!r} is not one of {', '.join(_KV_TYPES)}")
+        params.kv_type = _KV_TYPES[type_k]
+        params.kv_type_v = 0 if type_v is None else _KV_TYPES[type_v] + 1
         params.embeddings = embeddings
         if pooling not in _POOLING:
             raise EmberError(1, f"pooling must be one of {sorted(_POOLING)}")

@@ -24,7 +24,7 @@ class ModelParams(ctypes.Structure):
 class SessionParams(ctypes.Structure):
     _fields_ = [("struct_size", ctypes.c_uint32), ("n_ctx", ctypes.c_uint32), ("n_batch", ctypes.c_uint32),
                 ("n_seq_max", ctypes.c_uint32), ("n_threads", ctypes.c_int32), ("kv_type", ctypes.c_int32),
-                ("embeddings", ctypes.c_bool), ("pooling", ctypes.c_int32), ("abort_callback", ctypes.c_void_p),
+                ("embeddings", ctypes.c_bool), ("kv_type_v", ctypes.c_uint8), ("pooling", ctypes.c_int32), ("abort_callback", ctypes.c_void_p),
                 ("abort_user_data", ctypes.c_void_p)]
 
 

@@ -75,6 +75,21 @@ def test_session_eval_returns_logits(model):
         pass
 
 
+def test_kv_cache_types():
+    tiny = ember.Model(os.path.join(SHARED, "models", "tiny-stories-F16.gguf"))
+    tokens = tiny.tokenize(PROMPT)
+    base = ember.Session(tiny, n_ctx=64).eval(tokens)
+    best = max(range(len(base)), key=lambda i: base[i])
+    for k, v in [("q8_0", None), ("f16", "q4_0"), ("bf16", "f32")]:
+        logits = ember.Session(tiny, n_ctx=64, type_k=k, type_v=v).eval(tokens)
+        assert max(range(len(logits)), key=lambda i: logits[i]) == best
+        assert logits[best] == pytest.approx(base[best], rel=0.05)
+    with pytest.raises(ember.EmberError, match="q8_0"):
+        ember.Session(tiny, type_k="q4_k")
+    with pytest.raises(ember.EmberError, match="multiple of 32"):  # stories260K's heads hold 8 values
+        ember.Session(ember.Model(STORIES), type_v="q8_0")
+
+
 def test_errors_raise_ember_error(model, tmp_path):
     with pytest.raises(ember.EmberError, match="nonexistent"):
         ember.Model(str(tmp_path / "nonexistent.gguf"))

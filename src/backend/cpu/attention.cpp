@@ -6,8 +6,11 @@
 #include <limits>
 #include <vector>
 
+#include "core/error.h"
 #include "cpu/exp_approx.h"
+#include "cpu/isa.h"
 #include "cpu/ops.h"
+#include "cpu/type_traits.h"
 #include "backend/cpu/float_ops.h"
 
 namespace ember::backend {
@@ -98,13 +101,15 @@ inline void add_sink(const float *sink, float running_max, float &sum, float *ac
 
 // Scratch of one thread.
 struct Scratch {
-    std::vector<float> keys, values;  // one KV head's cached rows as float: [n_kv][head_dim]
-    std::vector<float> key_blocks;    // the keys transposed per block (tiled path)
-    std::vector<float> q, acc;        // [head_dim]; tiled: acc is [query tile][head_dim]
-    std::vector<uint16_t> q_half;     // row by row over F16: [heads][head_dim], as are q and acc
-    std::vector<float> scores;        // [kTile]
-    // Row by row over an F16 cache, per head and visible cell: q·k, and the online softmax's
-    // factors for the accumulator; per head (tiled: per query row) its running maximum and sum.
+    std::vector<float> keys, values;  // tiled: one KV head's cached rows as float, [n_kv][head_dim]
+    std::vector<float> key_blocks;    // tiled: the keys transposed per block
+    std::vector<float> q, acc;        // row by row: [heads][head_dim]; tiled: acc is [query tile][head_dim]
+    std::vector<uint16_t> q_half;     // row by row over an F16 K cache: the queries in F16
+    std::vector<uint8_t> q_dot;       // row by row over another K type: the queries in its vec_dot_type
+    std::vector<float> value_row;     // row by row: one cached V row as float
+    std::vector<float> scores;        // tiled: [kTile]
+    // Row by row, per head and visible cell: q·k, and the online softmax's factors for the
+    // accumulator; per head (tiled: per query row) its running maximum and sum.
     std::vector<float> dots, rescale, weight, running_max, sum;
 };
 
@@ -122,18 +127,102 @@ inline void online_softmax_step(float s, float &running_max, float &sum, float &
     sum = sum * rescale + weight;
 }
 
-// Row by row over an F16 cache (the reference's decode) for n_q query heads sharing one KV
-// head: the queries rounded to F16, and the accumulators kept in F16, in the kernels'
-// half_cells_dot / half_cells_mad (which read each cached row once for all the heads). k and
-// v point at the KV head's row of cell 0; q, out: the heads' rows, consecutive.
-void attend_half_heads(const AttentionParams &a, const std::vector<int32_t> &cells, const uint16_t *k,
-                       const uint16_t *v, const float *q, int64_t n_q, const float *mask, const float *sinks,
-                       Scratch &w, float *out) {
-    const int64_t hd = a.head_dim, stride = a.n_head_kv * hd, n = static_cast<int64_t>(cells.size());
-    float *qr = w.q.data(), *acc = w.acc.data(), *dots = w.dots.data();
-    cpu::fp32_to_fp16_row(q, w.q_half.data(), n_q * hd);
-    cpu::fp16_to_fp32_row(w.q_half.data(), qr, n_q * hd);
-    cpu::half_cells_dot(qr, n_q, k, stride, hd, cells.data(), n, dots);
+// One layer's cache as the row path reads it: where KV head kvh's part of cell c's K row
+// starts is k + c * k_row + kvh * k_head (bytes), and likewise for V.
+struct CacheRows {
+    const uint8_t *k, *v;
+    TensorType k_type, v_type;
+    size_t k_row, k_head, v_row, v_head;
+    const uint8_t *k_at(int64_t cell, int64_t kvh) const { return k + cell * k_row + kvh * k_head; }
+    const uint8_t *v_at(int64_t cell, int64_t kvh) const { return v + cell * v_row + kvh * v_head; }
+};
+
+size_t bytes_of(TensorType type, int64_t n) {
+    uint64_t b = 0;
+    if (!tensor_row_bytes(type, static_cast<uint64_t>(n), &b))
+        fail(EMBER_ERR_INTERNAL, std::string("attention: ") + std::to_string(n) + " values are not whole " +
+                                     tensor_type_name(type) + " blocks");
+    return static_cast<size_t>(b);
+}
+
+// dots[h][j] = q[h] · K row of cells[j], as the reference computes it for the cache's K type:
+// over F16 the queries rounded to F16 (cpu::half_cells_dot, which reads each row once for all
+// the heads); over F32 its F32 dot product; over any other type the queries converted to the
+// type's vec_dot_type and the type's dot product (e.g. Q8_0 queries against Q4_0 keys).
+void cell_dots(const CacheRows &c, int64_t kvh, int64_t hd, const std::vector<int32_t> &cells, const float *q,
+               int64_t n_q, Scratch &w) {
+    const int64_t n = static_cast<int64_t>(cells.size());
+    float *dots = w.dots.data();
+    if (c.k_type == TensorType::F16) {
+        float *qr = w.q.data();
+        cpu::fp32_to_fp16_row(q, w.q_half.data(), n_q * hd);
+        cpu::fp16_to_fp32_row(w.q_half.data(), qr, n_q * hd);
+        const auto *k = reinterpret_cast<const uint16_t *>(c.k_at(0, kvh));
+        cpu::half_cells_dot(qr, n_q, k, static_cast<int64_t>(c.k_row / sizeof(uint16_t)), hd, cells.data(), n, dots);
+        return;
+    }
+    if (c.k_type == TensorType::F32) {
+        for (int64_t j = 0; j < n; ++j) {
+            const auto *k = reinterpret_cast<const float *>(c.k_at(cells[static_cast<size_t>(j)], kvh));
+            for (int64_t h = 0; h < n_q; ++h) dots[h * n + j] = dot_row(q + h * hd, k, hd);
+        }
+        return;
+    }
+    const cpu::TypeTraits &traits = *cpu::type_traits(c.k_type);
+    const cpu::TypeTraits &act = *cpu::type_traits(traits.vec_dot_type);
+    const cpu::VecDotFn dot = cpu::isa_kernels(cpu::active_isa_level()).dot[static_cast<size_t>(c.k_type)].vec_dot;
+    const size_t q_bytes = bytes_of(traits.vec_dot_type, hd);
+    w.q_dot.resize(static_cast<size_t>(n_q) * q_bytes);
+    for (int64_t h = 0; h < n_q; ++h) act.quantize_row(q + h * hd, w.q_dot.data() + h * q_bytes, hd, nullptr);
+    for (int64_t j = 0; j < n; ++j) {
+        const uint8_t *k = c.k_at(cells[static_cast<size_t>(j)], kvh);
+        for (int64_t h = 0; h < n_q; ++h) dot(hd, dots + h * n + j, k, w.q_dot.data() + h * q_bytes);
+    }
+}
+
+// The accumulators' online-softmax update over the V rows of cells, per head h and cell j in
+// order: acc[h] = acc[h] * rescale[h][j] (when it is not 1), then += weight[h][j] * V row.
+// Over F16 the accumulators are F16 (cpu::half_cells_mad); over any other type they are F32
+// and each row is converted to float once for all the heads.
+EMBER_FMA_CLONES
+void add_cell_values(const CacheRows &c, int64_t kvh, int64_t hd, const std::vector<int32_t> &cells, int64_t n_q,
+                     Scratch &w) {
+    const int64_t n = static_cast<int64_t>(cells.size());
+    float *acc = w.acc.data();
+    if (c.v_type == TensorType::F16) {
+        const auto *v = reinterpret_cast<const uint16_t *>(c.v_at(0, kvh));
+        cpu::half_cells_mad(v, static_cast<int64_t>(c.v_row / sizeof(uint16_t)), hd, cells.data(), w.rescale.data(),
+                            w.weight.data(), n, n_q, acc);
+        return;
+    }
+    const cpu::DequantizeRowFn to_float =
+        c.v_type == TensorType::F32 ? nullptr : cpu::type_traits(c.v_type)->dequantize_row;
+    w.value_row.resize(static_cast<size_t>(hd));
+    for (int64_t j = 0; j < n; ++j) {
+        const uint8_t *row = c.v_at(cells[static_cast<size_t>(j)], kvh);
+        const float *val = reinterpret_cast<const float *>(row);
+        if (to_float) {
+            to_float(row, w.value_row.data(), hd);
+            val = w.value_row.data();
+        }
+        for (int64_t h = 0; h < n_q; ++h) {
+            float *a = acc + h * hd;
+            const float r = w.rescale[static_cast<size_t>(h * n + j)], p = w.weight[static_cast<size_t>(h * n + j)];
+            if (r != 1.0f)  // (a new maximum; times 1 would change nothing)
+                for (int64_t i = 0; i < hd; ++i) a[i] *= r;
+            for (int64_t i = 0; i < hd; ++i) a[i] = std::fma(val[i], p, a[i]);
+        }
+    }
+}
+
+// Row by row (the reference's one-row path) for n_q query heads sharing KV head kvh over the
+// visible cells: their scores, the online softmax's factors per cell, then the values. q, out:
+// the heads' rows, consecutive.
+void attend_heads(const AttentionParams &a, const CacheRows &c, int64_t kvh, const std::vector<int32_t> &cells,
+                  const float *q, int64_t n_q, const float *mask, const float *sinks, Scratch &w, float *out) {
+    const int64_t hd = a.head_dim, n = static_cast<int64_t>(cells.size());
+    float *acc = w.acc.data(), *dots = w.dots.data();
+    cell_dots(c, kvh, hd, cells, q, n_q, w);
     for (int64_t h = 0; h < n_q; ++h) {
         float *d = dots + h * n;
         for (int64_t j = 0; j < n; ++j) d[j] = score(d[j], a, mask[cells[static_cast<size_t>(j)]]);
@@ -142,37 +231,13 @@ void attend_half_heads(const AttentionParams &a, const std::vector<int32_t> &cel
         for (int64_t j = 0; j < n; ++j) online_softmax_step(d[j], running_max, sum, w.rescale[h * n + j], w.weight[h * n + j]);
     }
     std::fill(acc, acc + n_q * hd, 0.0f);
-    cpu::half_cells_mad(v, stride, hd, cells.data(), w.rescale.data(), w.weight.data(), n, n_q, acc);
+    add_cell_values(c, kvh, hd, cells, n_q, w);
     for (int64_t h = 0; h < n_q; ++h) {
         float &sum = w.sum[static_cast<size_t>(h)];
         add_sink(sinks ? sinks + h : nullptr, w.running_max[static_cast<size_t>(h)], sum, acc + h * hd, hd);
         const float inv = sum == 0.0f ? 0.0f : 1.0f / sum;
         for (int64_t i = 0; i < hd; ++i) out[h * hd + i] = acc[h * hd + i] * inv;
     }
-}
-
-// Row by row over an F32 cache: every visible cell updates M, S and the accumulator in turn.
-EMBER_FMA_CLONES
-void attend_row_by_row(const AttentionParams &a, int64_t n_kv, const float *q, const float *mask,
-                       const float *sink, Scratch &w, float *out) {
-    const int64_t hd = a.head_dim;
-    float *acc = w.acc.data();
-    std::fill(acc, acc + hd, 0.0f);
-
-    float running_max = kHidden, sum = 0.0f;
-    for (int64_t c = 0; c < n_kv; ++c) {
-        if (mask[c] == kHidden) continue;
-        const float s = score(dot_row(q, w.keys.data() + c * hd, hd), a, mask[c]);
-        float rescale, weight;  // rescale: for the old terms; weight: e^(s - M)
-        online_softmax_step(s, running_max, sum, rescale, weight);
-        if (rescale != 1.0f)  // (a new maximum; times 1 would change nothing)
-            for (int64_t i = 0; i < hd; ++i) acc[i] *= rescale;
-        const float *val = w.values.data() + c * hd;
-        for (int64_t i = 0; i < hd; ++i) acc[i] = std::fma(val[i], weight, acc[i]);
-    }
-    add_sink(sink, running_max, sum, acc, hd);
-    const float inv = sum == 0.0f ? 0.0f : 1.0f / sum;
-    for (int64_t i = 0; i < hd; ++i) out[i] = acc[i] * inv;
 }
 
 // acc[i] += p[j] * vals[j][i] for j = 0..n-1 in order, `width` accumulator lanes at a time kept
@@ -256,29 +321,36 @@ void attend_tiled(const AttentionParams &a, int64_t n_kv, int64_t n_rows, const 
 
 }  // namespace
 
+namespace {
+
+// Row i of n values into a cache of `type` (the reference's conversion or quantizer).
+void store_row(TensorType type, const float *src, void *dst, int64_t n) {
+    switch (type) {
+        case TensorType::F32: std::memcpy(dst, src, static_cast<size_t>(n) * sizeof(float)); break;
+        case TensorType::F16: cpu::fp32_to_fp16_row(src, static_cast<uint16_t *>(dst), n); break;
+        default: cpu::type_traits(type)->quantize_row(src, dst, n, nullptr); break;
+    }
+}
+
+}  // namespace
+
 void store_kv(const KvLayer &kv, int64_t n_embd_kv, const float *k, const float *v, const int32_t *cells,
               int64_t n_tokens) {
+    const size_t k_row = bytes_of(kv.k_type, n_embd_kv), v_row = bytes_of(kv.v_type, n_embd_kv);
     for (int64_t t = 0; t < n_tokens; ++t) {
-        const int64_t cell = cells[t];
-        if (kv.type == TensorType::F16) {
-            cpu::fp32_to_fp16_row(k + t * n_embd_kv, static_cast<uint16_t *>(kv.k) + cell * n_embd_kv, n_embd_kv);
-            cpu::fp32_to_fp16_row(v + t * n_embd_kv, static_cast<uint16_t *>(kv.v) + cell * n_embd_kv, n_embd_kv);
-        } else {
-            std::memcpy(static_cast<float *>(kv.k) + cell * n_embd_kv, k + t * n_embd_kv,
-                        static_cast<size_t>(n_embd_kv) * sizeof(float));
-            std::memcpy(static_cast<float *>(kv.v) + cell * n_embd_kv, v + t * n_embd_kv,
-                        static_cast<size_t>(n_embd_kv) * sizeof(float));
-        }
+        const auto cell = static_cast<size_t>(cells[t]);
+        store_row(kv.k_type, k + t * n_embd_kv, static_cast<uint8_t *>(kv.k) + cell * k_row, n_embd_kv);
+        store_row(kv.v_type, v + t * n_embd_kv, static_cast<uint8_t *>(kv.v) + cell * v_row, n_embd_kv);
     }
 }
 
 namespace {
 
-// Row by row over an F16 cache: the work items are (token, KV head, a run of the query heads
-// that share it), so each cached row is read once per run; runs are halved while there would
-// be fewer than two items per thread.
-void attention_half_rows(const AttentionParams &a, const KvLayer &kv, int64_t n_kv, const float *mask, const float *q,
-                         float *out, int64_t n_tokens, int n_threads, const float *sinks) {
+// Row by row: the work items are (token, KV head, a run of the query heads that share it), so
+// each cached row is read once per run; runs are halved while there would be fewer than two
+// items per thread.
+void attention_rows(const AttentionParams &a, const KvLayer &kv, int64_t n_kv, const float *mask, const float *q,
+                    float *out, int64_t n_tokens, int n_threads, const float *sinks) {
     const int64_t hd = a.head_dim, n_cols = a.n_head * hd, group = a.n_head / a.n_head_kv;
     std::vector<std::vector<int32_t>> visible(static_cast<size_t>(n_tokens));  // shared by every head
     for (int64_t t = 0; t < n_tokens; ++t)
@@ -288,8 +360,10 @@ void attention_half_rows(const AttentionParams &a, const KvLayer &kv, int64_t n_
     while (run > 1 && n_tokens * a.n_head_kv * ((group + run - 1) / run) < 2 * static_cast<int64_t>(n_threads))
         run = (run + 1) / 2;
     const int64_t runs_per_kv = (group + run - 1) / run, n_items = n_tokens * a.n_head_kv * runs_per_kv;
-    const auto *k = static_cast<const uint16_t *>(kv.k);
-    const auto *v = static_cast<const uint16_t *>(kv.v);
+    const int64_t n_embd_kv = a.n_head_kv * hd;
+    const CacheRows rows{static_cast<const uint8_t *>(kv.k), static_cast<const uint8_t *>(kv.v), kv.k_type, kv.v_type,
+                         bytes_of(kv.k_type, n_embd_kv), bytes_of(kv.k_type, hd),
+                         bytes_of(kv.v_type, n_embd_kv), bytes_of(kv.v_type, hd)};
 
 #pragma omp parallel num_threads(n_threads)
     {
@@ -302,47 +376,46 @@ void attention_half_rows(const AttentionParams &a, const KvLayer &kv, int64_t n_
         for (int64_t item = 0; item < n_items; ++item) {
             const int64_t t = item / (a.n_head_kv * runs_per_kv), kvh = item / runs_per_kv % a.n_head_kv;
             const int64_t h0 = kvh * group + item % runs_per_kv * run, n_q = std::min(run, (kvh + 1) * group - h0);
-            attend_half_heads(a, visible[static_cast<size_t>(t)], k + kvh * hd, v + kvh * hd, q + t * n_cols + h0 * hd,
-                              n_q, mask + t * n_kv, sinks ? sinks + h0 : nullptr, w, out + t * n_cols + h0 * hd);
+            attend_heads(a, rows, kvh, visible[static_cast<size_t>(t)], q + t * n_cols + h0 * hd, n_q, mask + t * n_kv,
+                         sinks ? sinks + h0 : nullptr, w, out + t * n_cols + h0 * hd);
         }
     }
+}
+
+// Whether a micro-batch of n_tokens takes the tiled path over this cache (as the reference:
+// F16 or F32 rows, the same type for K and V).
+bool attention_is_tiled(const KvLayer &kv, int64_t head_dim, int64_t n_tokens) {
+    const bool float_cache = kv.k_type == TensorType::F16 || kv.k_type == TensorType::F32;
+    return n_tokens >= kTile && head_dim % kLanes == 0 && float_cache && kv.v_type == kv.k_type;
 }
 
 }  // namespace
 
 void attention(const AttentionParams &a, const KvLayer &kv, int64_t n_kv, const float *mask, const float *q,
                float *out, int64_t n_tokens, int n_threads, const float *sinks) {
+    if (!attention_is_tiled(kv, a.head_dim, n_tokens))
+        return attention_rows(a, kv, n_kv, mask, q, out, n_tokens, n_threads, sinks);
+
     const int64_t hd = a.head_dim, n_cols = a.n_head * hd;
     const int64_t group = a.n_head / a.n_head_kv;  // query heads per KV head
-    const bool tiled = n_tokens >= kTile && hd % kLanes == 0;
-    if (!tiled && kv.type == TensorType::F16)
-        return attention_half_rows(a, kv, n_kv, mask, q, out, n_tokens, n_threads, sinks);
-
 #pragma omp parallel num_threads(n_threads)
     {
         Scratch w;
-        w.acc.resize(static_cast<size_t>(hd));
         w.scores.resize(static_cast<size_t>(kTile));
         int64_t loaded_kv_head = -1;
 #pragma omp for schedule(static)
         for (int64_t h = 0; h < a.n_head; ++h) {
             const int64_t kvh = h / group;
             if (kvh != loaded_kv_head) {
-                gather_head(a, kv.type, kv.k, n_kv, kvh, w.keys);
-                gather_head(a, kv.type, kv.v, n_kv, kvh, w.values);
-                if (tiled) transpose_key_blocks(w.keys, n_kv, hd, w.key_blocks);
+                gather_head(a, kv.k_type, kv.k, n_kv, kvh, w.keys);
+                gather_head(a, kv.v_type, kv.v, n_kv, kvh, w.values);
+                transpose_key_blocks(w.keys, n_kv, hd, w.key_blocks);
                 loaded_kv_head = kvh;
             }
             const float *sink = sinks ? sinks + h : nullptr;
-            if (tiled) {
-                for (int64_t t0 = 0; t0 < n_tokens; t0 += kQueryTile)
-                    attend_tiled(a, n_kv, std::min(kQueryTile, n_tokens - t0), q + t0 * n_cols + h * hd, n_cols,
-                                 mask + t0 * n_kv, n_kv, sink, w, out + t0 * n_cols + h * hd, n_cols);
-            } else {
-                for (int64_t t = 0; t < n_tokens; ++t)
-                    attend_row_by_row(a, n_kv, q + t * n_cols + h * hd, mask + t * n_kv, sink, w,
-                                      out + t * n_cols + h * hd);
-            }
+            for (int64_t t0 = 0; t0 < n_tokens; t0 += kQueryTile)
+                attend_tiled(a, n_kv, std::min(kQueryTile, n_tokens - t0), q + t0 * n_cols + h * hd, n_cols,
+                             mask + t0 * n_kv, n_kv, sink, w, out + t0 * n_cols + h * hd, n_cols);
         }
     }
 }

@@ -7,13 +7,16 @@
 // The softmax is online (a running maximum M and sum S; old terms are rescaled when M grows)
 // and follows the two paths of llama.cpp's CPU flash attention, chosen the same way, so that
 // quantized models, which quantize the attention output again, see the same activations:
-//  - row by row, one cell at a time, for micro-batches of fewer than 64 tokens (generation,
-//    short prompts): with an F16 cache the query is rounded to F16 and the accumulator is
-//    kept in F16 (the inner loops are the ISA level's cpu::half_cells_dot / half_cells_mad,
-//    reading the cache in place);
-//  - tiled, for micro-batches of 64 tokens or more (head size a multiple of 16): blocks of 64
-//    cells, each scored in F32, rescaled once to the block's maximum, exponentiated with
-//    exp_approx and summed in 16-lane groups, then its weighted values added in cell order.
+//  - row by row, one cell at a time (generation, short prompts, and every batch over a cache
+//    that is not F16 or F32 in both K and V): q·k in the K type's own dot product (the query
+//    rounded to F16 over F16 keys, converted to the vec_dot_type, e.g. Q8_0, over quantized
+//    ones, each row read in place), and the accumulator in F16 over F16 values, else in F32
+//    with each value row converted to float (cpu::half_cells_dot / half_cells_mad are the F16
+//    inner loops);
+//  - tiled, for micro-batches of 64 tokens or more over an F16 or an F32 cache (head size a
+//    multiple of 16): blocks of 64 cells, each scored in F32, rescaled once to the block's
+//    maximum, exponentiated with exp_approx and summed in 16-lane groups, then its weighted
+//    values added in cell order.
 // Both are exact emulations (every product, sum and rounding in the same order), so the
 // results do not depend on the ISA level or the thread count.
 #pragma once
@@ -25,7 +28,8 @@
 
 namespace ember::backend {
 
-// k, v: [n_tokens][n_embd_kv] rows stored into cells[t] of the layer's cache.
+// k, v: [n_tokens][n_embd_kv] rows stored into cells[t] of the layer's cache, converted to its
+// K and V types (quantized types with the reference quantizer, as llama.cpp's copy does).
 void store_kv(const KvLayer &kv, int64_t n_embd_kv, const float *k, const float *v, const int32_t *cells,
               int64_t n_tokens);
 

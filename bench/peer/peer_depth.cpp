@@ -2,7 +2,8 @@
 // context), the measurement `ember-bench -d` makes, for side-by-side ratios; ../shared's
 // `peer bench` starts from an empty context. Written against llama.h's public API and built by
 // bench/peer/build.sh beside an installed peer (../shared/peer/setup.sh).
-//   peer-depth MODEL [-p 512] [-n 128] [-d 0] [-t 2] [-r 3]  -> one JSON line, ember-bench's keys
+//   peer-depth MODEL [-p 512] [-n 128] [-d 0] [-t 2] [-r 3] [-ctk f16] [-ctv f16]
+//        -> one JSON line, ember-bench's keys
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
@@ -20,6 +21,26 @@ int option(int argc, char **argv, const char *name, int fallback) {
     for (int i = 2; i + 1 < argc; ++i)
         if (!std::strcmp(argv[i], name)) return std::atoi(argv[i + 1]);
     return fallback;
+}
+
+const char *text_option(int argc, char **argv, const char *name, const char *fallback) {
+    for (int i = 2; i + 1 < argc; ++i)
+        if (!std::strcmp(argv[i], name)) return argv[i + 1];
+    return fallback;
+}
+
+// A KV cache type by llama.cpp's -ctk name (the subset Ember has).
+ggml_type cache_type(const char *name) {
+    static const struct {
+        const char *name;
+        ggml_type type;
+    } kTypes[] = {{"f32", GGML_TYPE_F32},   {"f16", GGML_TYPE_F16},   {"bf16", GGML_TYPE_BF16},
+                  {"q8_0", GGML_TYPE_Q8_0}, {"q4_0", GGML_TYPE_Q4_0}, {"q4_1", GGML_TYPE_Q4_1},
+                  {"iq4_nl", GGML_TYPE_IQ4_NL}, {"q5_0", GGML_TYPE_Q5_0}, {"q5_1", GGML_TYPE_Q5_1}};
+    for (const auto &t : kTypes)
+        if (!std::strcmp(t.name, name)) return t.type;
+    std::fprintf(stderr, "peer-depth: unknown cache type %s\n", name);
+    std::exit(2);
 }
 
 double now() { return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count(); }
@@ -48,7 +69,7 @@ Stat stat(std::vector<double> v) {
 
 int main(int argc, char **argv) {
     if (argc < 2) {
-        std::fprintf(stderr, "usage: peer-depth MODEL [-p 512] [-n 128] [-d 0] [-t 2] [-r 3]\n");
+        std::fprintf(stderr, "usage: peer-depth MODEL [-p 512] [-n 128] [-d 0] [-t 2] [-r 3] [-ctk T] [-ctv T]\n");
         return 2;
     }
     const int np = option(argc, argv, "-p", 512), ng = option(argc, argv, "-n", 128), nd = option(argc, argv, "-d", 0);
@@ -70,6 +91,9 @@ int main(int argc, char **argv) {
     cp.n_ctx = static_cast<uint32_t>(nd + np + ng + 8);
     cp.n_batch = cp.n_ubatch = static_cast<uint32_t>(piece);
     cp.n_threads = cp.n_threads_batch = threads;
+    const char *type_k = text_option(argc, argv, "-ctk", "f16"), *type_v = text_option(argc, argv, "-ctv", type_k);
+    cp.type_k = cache_type(type_k);
+    cp.type_v = cache_type(type_v);
     llama_context *ctx = llama_init_from_model(model, cp);
     if (!ctx) {
         std::fprintf(stderr, "peer-depth: cannot create a context\n");
@@ -112,7 +136,8 @@ int main(int argc, char **argv) {
     std::snprintf(buf, sizeof buf, "\"n_prompt\": %d, \"n_gen\": %d, \"n_depth\": %d, \"threads\": %d, \"reps\": %d, ", np, ng,
                   nd, threads, reps);
     line += buf;
-    std::printf("%s\"engine\": \"llama.cpp\", \"model\": \"%s\"}\n", line.c_str(), argv[1]);
+    std::printf("%s\"type_k\": \"%s\", \"type_v\": \"%s\", \"engine\": \"llama.cpp\", \"model\": \"%s\"}\n", line.c_str(),
+                type_k, type_v, argv[1]);
     llama_free(ctx);
     llama_model_free(model);
     return 0;

@@ -14,6 +14,7 @@
 
 #include "ggml-backend.h"
 #include "llama.h"
+#include "peer_common.h"
 
 namespace {
 
@@ -21,26 +22,6 @@ int option(int argc, char **argv, const char *name, int fallback) {
     for (int i = 2; i + 1 < argc; ++i)
         if (!std::strcmp(argv[i], name)) return std::atoi(argv[i + 1]);
     return fallback;
-}
-
-const char *text_option(int argc, char **argv, const char *name, const char *fallback) {
-    for (int i = 2; i + 1 < argc; ++i)
-        if (!std::strcmp(argv[i], name)) return argv[i + 1];
-    return fallback;
-}
-
-// A KV cache type by llama.cpp's -ctk name (the subset Ember has).
-ggml_type cache_type(const char *name) {
-    static const struct {
-        const char *name;
-        ggml_type type;
-    } kTypes[] = {{"f32", GGML_TYPE_F32},   {"f16", GGML_TYPE_F16},   {"bf16", GGML_TYPE_BF16},
-                  {"q8_0", GGML_TYPE_Q8_0}, {"q4_0", GGML_TYPE_Q4_0}, {"q4_1", GGML_TYPE_Q4_1},
-                  {"iq4_nl", GGML_TYPE_IQ4_NL}, {"q5_0", GGML_TYPE_Q5_0}, {"q5_1", GGML_TYPE_Q5_1}};
-    for (const auto &t : kTypes)
-        if (!std::strcmp(t.name, name)) return t.type;
-    std::fprintf(stderr, "peer-depth: unknown cache type %s\n", name);
-    std::exit(2);
 }
 
 double now() { return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count(); }
@@ -91,9 +72,10 @@ int main(int argc, char **argv) {
     cp.n_ctx = static_cast<uint32_t>(nd + np + ng + 8);
     cp.n_batch = cp.n_ubatch = static_cast<uint32_t>(piece);
     cp.n_threads = cp.n_threads_batch = threads;
-    const char *type_k = text_option(argc, argv, "-ctk", "f16"), *type_v = text_option(argc, argv, "-ctv", type_k);
-    cp.type_k = cache_type(type_k);
-    cp.type_v = cache_type(type_v);
+    const char *type_k = peer::text_option(argc, argv, 2, "-ctk", "f16");
+    const char *type_v = peer::text_option(argc, argv, 2, "-ctv", type_k);
+    cp.type_k = peer::cache_type(type_k);
+    cp.type_v = peer::cache_type(type_v);
     llama_context *ctx = llama_init_from_model(model, cp);
     if (!ctx) {
         std::fprintf(stderr, "peer-depth: cannot create a context\n");

@@ -19,26 +19,12 @@
 
 #include "ggml-backend.h"
 #include "llama.h"
+#include "peer_common.h"
 
 namespace {
 
 const char *option(int argc, char **argv, const char *name, const char *fallback) {
-    for (int i = 3; i + 1 < argc; ++i)
-        if (!std::strcmp(argv[i], name)) return argv[i + 1];
-    return fallback;
-}
-
-ggml_type cache_type(const char *name) {
-    static const struct {
-        const char *name;
-        ggml_type type;
-    } kTypes[] = {{"f32", GGML_TYPE_F32},   {"f16", GGML_TYPE_F16},   {"bf16", GGML_TYPE_BF16},
-                  {"q8_0", GGML_TYPE_Q8_0}, {"q4_0", GGML_TYPE_Q4_0}, {"q4_1", GGML_TYPE_Q4_1},
-                  {"iq4_nl", GGML_TYPE_IQ4_NL}, {"q5_0", GGML_TYPE_Q5_0}, {"q5_1", GGML_TYPE_Q5_1}};
-    for (const auto &t : kTypes)
-        if (!std::strcmp(t.name, name)) return t.type;
-    std::fprintf(stderr, "peer-kv: unknown cache type %s\n", name);
-    std::exit(2);
+    return peer::text_option(argc, argv, 3, name, fallback);
 }
 
 std::string read_file(const char *path) {
@@ -70,8 +56,8 @@ llama_context *make_context(llama_model *model, int n_ctx, int argc, char **argv
     llama_context_params cp = llama_context_default_params();
     cp.n_ctx = cp.n_batch = cp.n_ubatch = static_cast<uint32_t>(n_ctx);
     cp.n_threads = cp.n_threads_batch = std::atoi(option(argc, argv, "-t", "2"));
-    cp.type_k = cache_type(option(argc, argv, "-ctk", "f16"));
-    cp.type_v = cache_type(option(argc, argv, "-ctv", option(argc, argv, "-ctk", "f16")));
+    cp.type_k = peer::cache_type(option(argc, argv, "-ctk", "f16"));
+    cp.type_v = peer::cache_type(option(argc, argv, "-ctv", option(argc, argv, "-ctk", "f16")));
     cp.flash_attn_type = LLAMA_FLASH_ATTN_TYPE_ENABLED;  // a quantized V cache needs it
     llama_context *ctx = llama_init_from_model(model, cp);
     if (!ctx) {

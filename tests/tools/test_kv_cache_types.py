@@ -9,7 +9,6 @@
 import json
 import os
 import re
-import struct
 import subprocess
 import sys
 import tempfile
@@ -18,6 +17,7 @@ import urllib.request
 
 sys.path.insert(0, os.path.dirname(__file__))
 from checks import check, finish  # noqa: E402
+from logits import nrmse, read_logits  # noqa: E402
 
 BIN, SHARED, SOURCE = sys.argv[1], sys.argv[2], sys.argv[3]
 MODELS = os.path.join(SHARED, "models")
@@ -42,23 +42,6 @@ def run(*args, timeout=600):
 def row_bytes(t, n):
     block, size = BLOCK_BYTES[t]
     return n // block * size
-
-
-def read_logits(path):
-    with open(path, "rb") as f:
-        n, nv = struct.unpack("<ii", f.read(8))
-        tokens = struct.unpack(f"<{n}i", f.read(4 * n))
-        flat = struct.unpack(f"<{n * nv}f", f.read(4 * n * nv))
-    return tokens, [flat[i * nv:(i + 1) * nv] for i in range(n)]
-
-
-def nrmse(ours, ref):
-    out = []
-    for a, b in zip(ours, ref):
-        num = sum((x - y) ** 2 for x, y in zip(a, b))
-        den = sum(y * y for y in b)
-        out.append((num / den) ** 0.5)
-    return max(out), sum(out) / len(out)
 
 
 def ember_logits(out, k, v):

@@ -3,35 +3,18 @@ quantized by ember-quantize, a model split by ember-gguf, and a Hugging Face che
 converted by ember-convert. llama.cpp is the shared peer (../shared/peer, installed from npm);
 when it cannot be installed the test reports itself skipped (exit 77)."""
 import os
-import struct
 import subprocess
 import sys
 import tempfile
 
 sys.path.insert(0, os.path.dirname(__file__))
 from checks import check, finish  # noqa: E402
+from logits import nrmse, read_logits  # noqa: E402
 
 BIN, SHARED = sys.argv[1], sys.argv[2]
 PEER_DIR = os.environ.get("EMBER_PEER_DIR", "/tmp/peer")
 PEER = os.path.join(PEER_DIR, "peer")
 PROMPTS = os.path.join(SHARED, "conformance", "prompts")
-
-
-def read_logits(path):
-    with open(path, "rb") as f:
-        n_tokens, n_vocab = struct.unpack("<ii", f.read(8))
-        tokens = struct.unpack(f"<{n_tokens}i", f.read(4 * n_tokens))
-        flat = struct.unpack(f"<{n_tokens * n_vocab}f", f.read(4 * n_tokens * n_vocab))
-    return tokens, [flat[i * n_vocab:(i + 1) * n_vocab] for i in range(n_tokens)]
-
-
-def nrmse(ours, ref):
-    out = []
-    for a, b in zip(ours, ref):
-        num = sum((x - y) ** 2 for x, y in zip(a, b))
-        den = sum(y * y for y in b)
-        out.append((num / den) ** 0.5 if den else 0.0)
-    return max(out), sum(out) / len(out)
 
 
 if not os.path.exists(PEER):

@@ -6,7 +6,9 @@
 #include <cstdlib>
 #include <cstring>
 
+#include "ggml-backend.h"
 #include "ggml.h"
+#include "llama.h"
 
 namespace peer {
 
@@ -29,6 +31,22 @@ inline ggml_type cache_type(const char *name) {
         if (!std::strcmp(t.name, name)) return t.type;
     std::fprintf(stderr, "unknown KV cache type %s\n", name);
     std::exit(2);
+}
+
+// llama.cpp's backends (its CPU variants, AVX2, AVX-512, ..., are loadable libraries in the
+// peer's directory) and the model at `path` on the CPU; exits 1 when it does not load.
+inline llama_model *load_model(const char *program, const char *path) {
+    llama_backend_init();
+    if (const char *dir = std::getenv("PEER_BACKENDS")) ggml_backend_load_all_from_path(dir);
+    else ggml_backend_load_all();
+    llama_model_params mp = llama_model_default_params();
+    mp.n_gpu_layers = 0;
+    llama_model *model = llama_model_load_from_file(path, mp);
+    if (!model) {
+        std::fprintf(stderr, "%s: cannot load %s\n", program, path);
+        std::exit(1);
+    }
+    return model;
 }
 
 }  // namespace peer

@@ -12,7 +12,6 @@
 #include <string>
 #include <vector>
 
-#include "ggml-backend.h"
 #include "llama.h"
 #include "peer_common.h"
 
@@ -55,17 +54,7 @@ int main(int argc, char **argv) {
     }
     const int np = option(argc, argv, "-p", 512), ng = option(argc, argv, "-n", 128), nd = option(argc, argv, "-d", 0);
     const int threads = option(argc, argv, "-t", 2), reps = option(argc, argv, "-r", 3);
-    llama_backend_init();
-    // The CPU variants (AVX2, AVX-512, ...) are loadable backends in the peer's directory.
-    if (const char *dir = std::getenv("PEER_BACKENDS")) ggml_backend_load_all_from_path(dir);
-    else ggml_backend_load_all();
-    llama_model_params mp = llama_model_default_params();
-    mp.n_gpu_layers = 0;
-    llama_model *model = llama_model_load_from_file(argv[1], mp);
-    if (!model) {
-        std::fprintf(stderr, "peer-depth: cannot load %s\n", argv[1]);
-        return 1;
-    }
+    llama_model *model = peer::load_model("peer-depth", argv[1]);
     const int n_vocab = llama_vocab_n_tokens(llama_model_get_vocab(model));
     llama_context_params cp = llama_context_default_params();
     const int piece = std::max({np, std::min(nd, 512), 1});  // as ember-bench: the prompt is one micro-batch

@@ -17,7 +17,6 @@
 #include <string>
 #include <vector>
 
-#include "ggml-backend.h"
 #include "llama.h"
 #include "peer_common.h"
 
@@ -150,16 +149,7 @@ int main(int argc, char **argv) {
         return 2;
     }
     llama_log_set([](ggml_log_level, const char *, void *) {}, nullptr);
-    llama_backend_init();
-    if (const char *dir = std::getenv("PEER_BACKENDS")) ggml_backend_load_all_from_path(dir);
-    else ggml_backend_load_all();
-    llama_model_params mp = llama_model_default_params();
-    mp.n_gpu_layers = 0;
-    llama_model *model = llama_model_load_from_file(argv[2], mp);
-    if (!model) {
-        std::fprintf(stderr, "peer-kv: cannot load %s\n", argv[2]);
-        return 1;
-    }
+    llama_model *model = peer::load_model("peer-kv", argv[2]);
     const int rc = !std::strcmp(argv[1], "logits") ? logits(model, argc, argv) : perplexity(model, argc, argv);
     llama_model_free(model);
     return rc;

@@ -3,6 +3,7 @@
 #include <cctype>
 
 #include "core/checked_math.h"
+#include "core/error.h"
 
 namespace ember {
 
@@ -86,6 +87,13 @@ bool tensor_row_bytes(TensorType type, uint64_t n_elements, uint64_t *out) {
     const TensorTypeInfo *info = tensor_type_info(static_cast<uint32_t>(type));
     if (!info || n_elements % info->block_size != 0) return false;
     return !mul_overflows(n_elements / info->block_size, info->block_bytes, out);
+}
+
+size_t tensor_row_bytes_checked(TensorType type, uint64_t n_elements) {
+    uint64_t n = 0;
+    if (!tensor_row_bytes(type, n_elements, &n))
+        fail(EMBER_ERR_INTERNAL, std::to_string(n_elements) + " values are not whole " + tensor_type_name(type) + " blocks");
+    return static_cast<size_t>(n);
 }
 
 }  // namespace ember

@@ -2,6 +2,7 @@
 // are known for every type even where no kernel exists yet (kernels/cpu adds the arithmetic).
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 #include <string>
 
@@ -38,5 +39,8 @@ bool tensor_type_from_name(const std::string &name, TensorType *out);
 // Bytes of `n_elements` values of `type` laid out as whole blocks; n_elements must be a
 // multiple of the block size. Returns false on overflow or a partial block.
 bool tensor_row_bytes(TensorType type, uint64_t n_elements, uint64_t *out);
+// The same where the caller has already checked the shape: throws ember::Error
+// (EMBER_ERR_INTERNAL) when it is not whole blocks.
+size_t tensor_row_bytes_checked(TensorType type, uint64_t n_elements);
 
 }  // namespace ember

@@ -28,7 +28,14 @@ static_assert(std::size(kKvTypes) == std::size(kKvTypeNames));
 
 bool kv_type_supported(TensorType type) { return kv_type_id(type) >= 0; }
 
-const char *kv_type_names() { return "f16, f32, bf16, q8_0, q4_0, q4_1, iq4_nl, q5_0, q5_1"; }
+const char *kv_type_names() {
+    static const std::string names = [] {
+        std::string s;
+        for (const char *name : kKvTypeNames) s += (s.empty() ? "" : ", ") + std::string(name);
+        return s;
+    }();
+    return names.c_str();
+}
 
 bool kv_type_from_name(const std::string &name, TensorType *out) {
     TensorType t;
@@ -60,15 +67,7 @@ KvCache::KvCache(const std::vector<backend::Backend *> &layer_backends, uint32_t
       n_seq_max_(n_seq_max),
       types_(types),
       cells_(n_cells) {
-    for (TensorType t : {types.k, types.v}) {
-        if (!kv_type_supported(t))
-            fail(EMBER_ERR_UNSUPPORTED, std::string("KV cache type ") + tensor_type_name(t) + " (use one of " +
-                                            kv_type_names() + ")");
-        const uint32_t block = tensor_type_info(t).block_size;
-        if (head_dim == 0 || head_dim % block != 0 || n_embd_kv % head_dim != 0)
-            fail(EMBER_ERR_UNSUPPORTED, std::string("KV cache type ") + tensor_type_name(t) + " needs a head size that is a multiple of " +
-                                            std::to_string(block) + "; this model's is " + std::to_string(head_dim));
-    }
+    check_types(types, n_embd_kv, head_dim);
     if (n_seq_max == 0 || n_seq_max > kMaxSequences)
         fail(EMBER_ERR_INVALID_ARGUMENT, "n_seq_max " + std::to_string(n_seq_max) + " is outside 1.." +
                                              std::to_string(kMaxSequences));
@@ -81,13 +80,19 @@ KvCache::KvCache(const std::vector<backend::Backend *> &layer_backends, uint32_t
     }
 }
 
-size_t KvCache::row_bytes(uint32_t n_embd_kv, TensorType type) {
-    uint64_t n = 0;
-    if (!tensor_row_bytes(type, n_embd_kv, &n))
-        fail(EMBER_ERR_UNSUPPORTED, "a KV row of " + std::to_string(n_embd_kv) + " values is not whole " +
-                                        tensor_type_name(type) + " blocks");
-    return static_cast<size_t>(n);
+void KvCache::check_types(KvTypes types, uint32_t n_embd_kv, uint32_t head_dim) {
+    for (TensorType t : {types.k, types.v}) {
+        if (!kv_type_supported(t))
+            fail(EMBER_ERR_UNSUPPORTED, std::string("KV cache type ") + tensor_type_name(t) + " (use one of " +
+                                            kv_type_names() + ")");
+        const uint32_t block = tensor_type_info(t).block_size;
+        if (head_dim == 0 || head_dim % block != 0 || n_embd_kv % head_dim != 0)
+            fail(EMBER_ERR_UNSUPPORTED, std::string("KV cache type ") + tensor_type_name(t) + " needs a head size that is a multiple of " +
+                                            std::to_string(block) + "; this model's is " + std::to_string(head_dim));
+    }
 }
+
+size_t KvCache::row_bytes(uint32_t n_embd_kv, TensorType type) { return tensor_row_bytes_checked(type, n_embd_kv); }
 
 size_t KvCache::layer_bytes(uint32_t n_embd_kv, uint32_t n_cells, KvTypes types) {
     return static_cast<size_t>(n_cells) * (row_bytes(n_embd_kv, types.k) + row_bytes(n_embd_kv, types.v));

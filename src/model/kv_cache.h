@@ -53,7 +53,10 @@ public:
     // cache type).
     KvCache(const std::vector<backend::Backend *> &layer_backends, uint32_t n_embd_kv, uint32_t n_cells,
             uint32_t n_seq_max, KvTypes types, uint32_t head_dim);
-    // Bytes of one layer's K and V rows.
+    // Throws ember::Error (EMBER_ERR_UNSUPPORTED) unless both types are cache types whose
+    // blocks fit heads of head_dim values (what the constructor and the memory estimate require).
+    static void check_types(KvTypes types, uint32_t n_embd_kv, uint32_t head_dim);
+    // Bytes of one layer's K and V rows (types already checked).
     static size_t layer_bytes(uint32_t n_embd_kv, uint32_t n_cells, KvTypes types);
 
     uint32_t n_cells() const { return static_cast<uint32_t>(cells_.size()); }

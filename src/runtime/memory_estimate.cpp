@@ -39,6 +39,8 @@ MemoryEstimate estimate_memory(const gguf::ShardedModel &files, const MemoryEsti
     e.weights_cpu = on(w.bytes, kCpuBackend);
     e.weights_gpu = on(w.bytes, kDeviceBackend);
 
+    // The cache types a session would refuse, refused here too.
+    model::KvCache::check_types(params.kv_types, hp.n_embd_kv(), hp.head_dim);
     // Sliding-window layers keep only each sequence's window plus a micro-batch.
     const uint32_t n_cells = static_cast<uint32_t>(e.n_ctx);
     const int64_t n_ub = static_cast<int64_t>(std::min<uint64_t>(params.n_batch, e.n_ctx));

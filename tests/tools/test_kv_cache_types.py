@@ -80,6 +80,8 @@ with tempfile.TemporaryDirectory() as tmp:
         check(r.returncode == 2 and "q8_0" in r.stderr, f"{program} -ctk q4_k: usage error naming the types")
     r = run(tool("ember-eval"), "-m", STORIES, "-f", PROMPT, "-ctv", "q8_0")
     check(r.returncode == 1 and "multiple of 32" in r.stderr, "a head size of 8 cannot take a q8_0 cache: exit 1")
+    r = run(tool("ember-gguf"), "info", STORIES, "-ctv", "q8_0")
+    check(r.returncode == 1 and "multiple of 32" in r.stderr, "ember-gguf info refuses the cache a session would refuse")
 
     # ember-bench: one test per type pair, named in its JSON lines.
     r = run(tool("ember-bench"), "-m", TINY, "-p", "16", "-n", "4", "-r", "1", "-ctk", "q8_0,f16", "-ctv", "q4_0",

@@ -20,8 +20,13 @@ __all__ = ["EmberError", "Model", "Session", "version", "system_info", "json_sch
 __version__ = "0.1.0"
 
 _POOLING = {"none": 0, "mean": 1, "last": 2}
-# ember_kv_type's values by llama.cpp's names.
-_KV_TYPES = {"f16": 0, "f32": 1, "bf16": 2, "q8_0": 3, "q4_0": 4, "q4_1": 5, "iq4_nl": 6, "q5_0": 7, "q5_1": 8}
+
+
+def _kv_type(name):
+    """The ember_kv_type llama.cpp calls `name`; EmberError listing the names for another."""
+    value = ctypes.c_int32()
+    check(lib.ember_kv_type_from_name(name.encode(), ctypes.byref(value)))
+    return value.value
 
 
 def version():
@@ -191,12 +196,8 @@ class Session:
         params.n_ctx = n_ctx
         params.n_batch = n_batch
         params.n_threads = n_threads
-        type_k = type_k if type_k is not None else ("f32" if kv_f32 else "f16")
-        for name in (type_k, type_v):
-            if name is not None and name not in _KV_TYPES:
-                raise EmberError(1, f"KV cache type {name!r} is not one of {', '.join(_KV_TYPES)}")
-        params.kv_type = _KV_TYPES[type_k]
-        params.kv_type_v = 0 if type_v is None else _KV_TYPES[type_v] + 1
+        params.kv_type = _kv_type(type_k if type_k is not None else ("f32" if kv_f32 else "f16"))
+        params.kv_type_v = 0 if type_v is None else _kv_type(type_v) + 1
         params.embeddings = embeddings
         if pooling not in _POOLING:
             raise EmberError(1, f"pooling must be one of {sorted(_POOLING)}")

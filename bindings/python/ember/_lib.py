@@ -113,6 +113,7 @@ _SIGNATURES = {
     "ember_token_eos": (c_token, [_P]),
     "ember_token_is_eog": (ctypes.c_bool, [_P, c_token]),
     "ember_session_default_params": (SessionParams, []),
+    "ember_kv_type_from_name": (_S, [ctypes.c_char_p, ctypes.POINTER(ctypes.c_int32)]),
     "ember_session_create": (_S, [_P, ctypes.POINTER(SessionParams), ctypes.POINTER(_P)]),
     "ember_session_free": (None, [_P]),
     "ember_session_n_ctx": (ctypes.c_uint32, [_P]),

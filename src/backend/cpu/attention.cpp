@@ -137,14 +137,6 @@ struct CacheRows {
     const uint8_t *v_at(int64_t cell, int64_t kvh) const { return v + cell * v_row + kvh * v_head; }
 };
 
-size_t bytes_of(TensorType type, int64_t n) {
-    uint64_t b = 0;
-    if (!tensor_row_bytes(type, static_cast<uint64_t>(n), &b))
-        fail(EMBER_ERR_INTERNAL, std::string("attention: ") + std::to_string(n) + " values are not whole " +
-                                     tensor_type_name(type) + " blocks");
-    return static_cast<size_t>(b);
-}
-
 // dots[h][j] = q[h] · K row of cells[j], as the reference computes it for the cache's K type:
 // over F16 the queries rounded to F16 (cpu::half_cells_dot, which reads each row once for all
 // the heads); over F32 its F32 dot product; over any other type the queries converted to the
@@ -171,7 +163,7 @@ void cell_dots(const CacheRows &c, int64_t kvh, int64_t hd, const std::vector<in
     const cpu::TypeTraits &traits = *cpu::type_traits(c.k_type);
     const cpu::TypeTraits &act = *cpu::type_traits(traits.vec_dot_type);
     const cpu::VecDotFn dot = cpu::isa_kernels(cpu::active_isa_level()).dot[static_cast<size_t>(c.k_type)].vec_dot;
-    const size_t q_bytes = bytes_of(traits.vec_dot_type, hd);
+    const size_t q_bytes = tensor_row_bytes_checked(traits.vec_dot_type, hd);
     w.q_dot.resize(static_cast<size_t>(n_q) * q_bytes);
     for (int64_t h = 0; h < n_q; ++h) act.quantize_row(q + h * hd, w.q_dot.data() + h * q_bytes, hd, nullptr);
     for (int64_t j = 0; j < n; ++j) {
@@ -336,7 +328,7 @@ void store_row(TensorType type, const float *src, void *dst, int64_t n) {
 
 void store_kv(const KvLayer &kv, int64_t n_embd_kv, const float *k, const float *v, const int32_t *cells,
               int64_t n_tokens) {
-    const size_t k_row = bytes_of(kv.k_type, n_embd_kv), v_row = bytes_of(kv.v_type, n_embd_kv);
+    const size_t k_row = tensor_row_bytes_checked(kv.k_type, n_embd_kv), v_row = tensor_row_bytes_checked(kv.v_type, n_embd_kv);
     for (int64_t t = 0; t < n_tokens; ++t) {
         const auto cell = static_cast<size_t>(cells[t]);
         store_row(kv.k_type, k + t * n_embd_kv, static_cast<uint8_t *>(kv.k) + cell * k_row, n_embd_kv);
@@ -362,8 +354,8 @@ void attention_rows(const AttentionParams &a, const KvLayer &kv, int64_t n_kv, c
     const int64_t runs_per_kv = (group + run - 1) / run, n_items = n_tokens * a.n_head_kv * runs_per_kv;
     const int64_t n_embd_kv = a.n_head_kv * hd;
     const CacheRows rows{static_cast<const uint8_t *>(kv.k), static_cast<const uint8_t *>(kv.v), kv.k_type, kv.v_type,
-                         bytes_of(kv.k_type, n_embd_kv), bytes_of(kv.k_type, hd),
-                         bytes_of(kv.v_type, n_embd_kv), bytes_of(kv.v_type, hd)};
+                         tensor_row_bytes_checked(kv.k_type, n_embd_kv), tensor_row_bytes_checked(kv.k_type, hd),
+                         tensor_row_bytes_checked(kv.v_type, n_embd_kv), tensor_row_bytes_checked(kv.v_type, hd)};
 
 #pragma omp parallel num_threads(n_threads)
     {

@@ -80,6 +80,9 @@ void read_key(const gguf::File &f, const std::string &prefix, const HparamKey &k
 
 // What every architecture's attention and rotary embedding need to hold together.
 void check_geometry(const gguf::File &f, const std::string &p, Hparams &hp) {
+    if (hp.n_layer > kMaxLayers)
+        bad(f, EMBER_ERR_BAD_FORMAT, "block_count " + std::to_string(hp.n_layer) + " exceeds " +
+                                         std::to_string(kMaxLayers) + " layers");
     if (hp.n_head_kv == 0 || hp.n_head % hp.n_head_kv != 0)
         bad(f, EMBER_ERR_BAD_FORMAT, "attention.head_count " + std::to_string(hp.n_head) +
                                          " is not a multiple of attention.head_count_kv " + std::to_string(hp.n_head_kv));

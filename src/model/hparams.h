@@ -16,6 +16,10 @@ namespace ember::model {
 
 struct ArchDef;
 
+// The most layers a model may declare (llama.cpp's limit too): a hostile block_count must fail
+// here, before per-layer tables are sized by it.
+constexpr uint32_t kMaxLayers = 512;
+
 struct Hparams {
     const ArchDef *arch = nullptr;
     std::string arch_name;   // "llama", "qwen2"

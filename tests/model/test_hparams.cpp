@@ -109,6 +109,12 @@ TEST_CASE("missing required keys and unknown architectures are named", "[hparams
     eps.remove("llama.attention.layer_norm_rms_epsilon");
     CHECK(error_of(eps).find("layer_norm_rms_epsilon") != std::string::npos);
 
+    // A hostile layer count fails before anything is sized by it (the GGUF fuzzer's find:
+    // ember-gguf info's estimate allocated per-layer tables of 2^29 entries).
+    gguf::Writer layers = minimal_llama();
+    layers.set_u32("llama.block_count", 0x20000000u);
+    CHECK(error_of(layers).find("block_count 536870912 exceeds 512") != std::string::npos);
+
     gguf::Writer arch = minimal_llama();
     arch.set_string("general.architecture", "mamba");
     CHECK(error_of(arch).find("'mamba'") != std::string::npos);

@@ -107,7 +107,7 @@ struct Scratch {
     std::vector<uint16_t> q_half;     // row by row over an F16 K cache: the queries in F16
     std::vector<uint8_t> q_dot;       // row by row over another K type: the queries in its vec_dot_type
     std::vector<float> value_row;     // row by row: one cached V row as float
-    std::vector<float> scores;        // tiled: [kTile]
+    std::vector<float> scores;        // tiled: [4][kTile], a group of rows' exponentials
     // Row by row, per head and visible cell: q·k, and the online softmax's factors for the
     // accumulator; per head (tiled: per query row) its running maximum and sum.
     std::vector<float> dots, rescale, weight, running_max, sum;
@@ -232,75 +232,135 @@ void attend_heads(const AttentionParams &a, const CacheRows &c, int64_t kvh, con
     }
 }
 
-// acc[i] += p[j] * vals[j][i] for j = 0..n-1 in order, `width` accumulator lanes at a time kept
-// in registers (width divides hd): each lane's FMAs run in the same order as a plain loop.
-// Always inlined, so it is compiled for each clone of its caller.
-template <int64_t width>
-[[gnu::always_inline]] inline void add_weighted_rows(const float *p, const float *vals, int64_t n, int64_t hd, float *acc) {
+// For each of NR rows r: acc[r][i] += p[r][j] * vals[j][i] for j = 0..n-1 in order, `width`
+// accumulator lanes per row kept in registers (width divides hd), each value vector loaded once
+// for all the rows; each lane's FMAs run in the order of a plain one-row loop. Always inlined,
+// so it is compiled for each clone of its caller.
+template <int NR, int64_t width>
+[[gnu::always_inline]] inline void add_weighted_rows(const float *const *p, const float *vals, int64_t n, int64_t hd,
+                                                     float *const *acc) {
     for (int64_t i0 = 0; i0 < hd; i0 += width) {
-        float o[width];
-        std::copy(acc + i0, acc + i0 + width, o);
+        float o[NR][width];
+        for (int r = 0; r < NR; ++r) std::copy(acc[r] + i0, acc[r] + i0 + width, o[r]);
         for (int64_t j = 0; j < n; ++j)
+            for (int r = 0; r < NR; ++r) {
+                const float pj = p[r][j];
 #pragma omp simd
-            for (int64_t l = 0; l < width; ++l) o[l] = std::fma(p[j], vals[j * hd + i0 + l], o[l]);
-        std::copy(o, o + width, acc + i0);
+                for (int64_t l = 0; l < width; ++l) o[r][l] = std::fma(pj, vals[j * hd + i0 + l], o[r][l]);
+            }
+        for (int r = 0; r < NR; ++r) std::copy(o[r], o[r] + width, acc[r] + i0);
     }
 }
 
+// The raw scores of NR query rows against one block of transposed keys ([hd][kTile]): per
+// cell an FMA chain over i in order, as one row alone; each key vector is loaded once for all
+// the rows, and the sums stay in registers (accumulating in memory would chain every FMA
+// through a store and a reload).
+template <int NR>
+[[gnu::always_inline]] inline void block_scores(const float *const *q, const float *keys_t, int64_t hd,
+                                                float (*out)[kTile]) {
+    float s[NR][kTile] = {};
+    for (int64_t i = 0; i < hd; ++i)
+        for (int r = 0; r < NR; ++r) {
+            const float qi = q[r][i];
+#pragma omp simd
+            for (int64_t j = 0; j < kTile; ++j) s[r][j] = std::fma(qi, keys_t[i * kTile + j], s[r][j]);
+        }
+    for (int r = 0; r < NR; ++r) std::copy(s[r], s[r] + kTile, out[r]);
+}
+
+// Query rows that share each key and value load: 4 fill AVX-512's 32 registers (16 score or
+// output accumulators); AVX2's 16 would spill them, so there one row at a time.
+inline int query_row_group() {
+    static const int group = __builtin_cpu_supports("avx512f") ? 4 : 1;
+    return group;
+}
+
+// One row's online-softmax step over a block: its scores from the raw dots, one rescale of its
+// accumulator to the block's maximum, the exponentials (in place) and their sum.
+[[gnu::always_inline]] inline void softmax_block(const AttentionParams &a, const float *raw, const float *mask, int64_t n, float *scores,
+                          float &running_max, float &sum, float *acc, int64_t hd) {
+    for (int64_t j = 0; j < n; ++j) scores[j] = score(raw[j], a, mask[j]);
+    std::fill(scores + n, scores + kTile, kHidden);
+    // The maximum in 16 independent lanes so that it vectorizes (max is exact in any order).
+    float lane_max[kLanes];
+    std::fill(lane_max, lane_max + kLanes, kHidden);
+    for (int64_t j0 = 0; j0 < kTile; j0 += kLanes)
+        for (int64_t l = 0; l < kLanes; ++l) lane_max[l] = std::max(lane_max[l], scores[j0 + l]);
+    const float block_max = *std::max_element(lane_max, lane_max + kLanes);
+    if (block_max > running_max) {
+        const float rescale = std::exp(running_max - block_max);
+        for (int64_t i = 0; i < hd; ++i) acc[i] *= rescale;
+        sum *= rescale;
+        running_max = block_max;
+    }
+    for (int64_t j = 0; j < kTile; ++j) scores[j] -= running_max;
+    cpu::exp_approx_rows(scores, scores, kTile);
+    double block_sum = 0.0;
+    for (int64_t j0 = 0; j0 < kTile; j0 += kLanes) block_sum += static_cast<double>(sum16(scores + j0));
+    sum = static_cast<float>(static_cast<double>(sum) + block_sum);
+}
+
+// One block of cells for NR query rows (rows[k], whose mask rows start at mask + rows[k] *
+// mask_stride): their scores together, each row's softmax step, their weighted values together.
+template <int NR>
+[[gnu::always_inline]] inline void group_block(const AttentionParams &a, const float *const *q, const float *keys_t,
+                                               const float *vals, int64_t n, int64_t hd, const int64_t *rows,
+                                               const float *mask, int64_t mask_stride, Scratch &w,
+                                               const float *const *p, float *const *acc) {
+    float raw[NR][kTile];
+    block_scores<NR>(q, keys_t, hd, raw);
+    for (int k = 0; k < NR; ++k)
+        softmax_block(a, raw[k], mask + rows[k] * mask_stride, n, w.scores.data() + k * kTile,
+                      w.running_max[static_cast<size_t>(rows[k])], w.sum[static_cast<size_t>(rows[k])], acc[k], hd);
+    if (hd % 64 == 0)
+        add_weighted_rows<NR, 64>(p, vals, n, hd, acc);
+    else if (hd % 32 == 0)
+        add_weighted_rows<NR, 32>(p, vals, n, hd, acc);
+    else
+        add_weighted_rows<NR, kLanes>(p, vals, n, hd, acc);
+}
+
 // Tiled, over n_rows query rows of one head (consecutive tokens; q, mask and out rows the given
-// strides apart): per block of kTile cells, each row in turn takes the block's scores, one
-// rescale to the block's maximum, the exponentials and their sum, then the weighted values (all
-// in F32). A block's keys and values (32 KB each at head size 128) are read once for all the
-// rows while they are in cache, instead of once per row; each row's arithmetic is what it is
-// alone, so the rows of a tile get the bits of single rows.
-EMBER_FMA_CLONES
+// strides apart): per block of kTile cells, groups of query rows take the block's scores
+// together, then each row its softmax step, then the group its weighted values (all in F32). A
+// block's keys and values (32 KB each at head size 128) are read once for all the rows while
+// they are in cache, instead of once per row; each row's arithmetic is what it is alone, so the
+// rows of a tile get the bits of single rows.
+EMBER_WIDE_FMA_CLONES
 void attend_tiled(const AttentionParams &a, int64_t n_kv, int64_t n_rows, const float *q, int64_t q_stride,
                   const float *mask, int64_t mask_stride, const float *sink, Scratch &w, float *out, int64_t out_stride) {
     const int64_t hd = a.head_dim;
+    const int group = query_row_group();
     w.acc.assign(static_cast<size_t>(n_rows * hd), 0.0f);
     w.running_max.assign(static_cast<size_t>(n_rows), kHidden);
     w.sum.assign(static_cast<size_t>(n_rows), 0.0f);
-    float *scores = w.scores.data();
+    w.scores.resize(static_cast<size_t>(4 * kTile));
     for (int64_t c0 = 0; c0 < n_kv; c0 += kTile) {
         const int64_t n = std::min(kTile, n_kv - c0);
         const float *keys_t = w.key_blocks.data() + (c0 / kTile) * hd * kTile;  // [hd][kTile]
         const float *vals = w.values.data() + c0 * hd;
-        for (int64_t r = 0; r < n_rows; ++r) {
-            const float *qr = q + r * q_stride, *mr = mask + r * mask_stride + c0;
-            if (std::all_of(mr, mr + n, [](float m) { return m == kHidden; })) continue;
-            float *acc = w.acc.data() + r * hd;
-            float &running_max = w.running_max[static_cast<size_t>(r)], &sum = w.sum[static_cast<size_t>(r)];
-            // The block's scores accumulate in a local array (registers): accumulating in
-            // `scores` itself would chain every FMA through a store and a reload.
-            float s_acc[kTile] = {};
-            for (int64_t i = 0; i < hd; ++i)
-#pragma omp simd
-                for (int64_t j = 0; j < kTile; ++j) s_acc[j] = std::fma(qr[i], keys_t[i * kTile + j], s_acc[j]);
-            for (int64_t j = 0; j < n; ++j) scores[j] = score(s_acc[j], a, mr[j]);
-            std::fill(scores + n, scores + kTile, kHidden);
-            // The maximum in 16 independent lanes so that it vectorizes (max is exact in any order).
-            float lane_max[kLanes];
-            std::fill(lane_max, lane_max + kLanes, kHidden);
-            for (int64_t j0 = 0; j0 < kTile; j0 += kLanes)
-                for (int64_t l = 0; l < kLanes; ++l) lane_max[l] = std::max(lane_max[l], scores[j0 + l]);
-            const float block_max = *std::max_element(lane_max, lane_max + kLanes);
-            if (block_max > running_max) {
-                const float rescale = std::exp(running_max - block_max);
-                for (int64_t i = 0; i < hd; ++i) acc[i] *= rescale;
-                sum *= rescale;
-                running_max = block_max;
+        for (int64_t r0 = 0; r0 < n_rows; r0 += group) {
+            int64_t rows[4];  // the group's rows that see a cell of the block
+            int nr = 0;
+            for (int64_t r = r0; r < std::min(n_rows, r0 + group); ++r) {
+                const float *mr = mask + r * mask_stride + c0;
+                if (!std::all_of(mr, mr + n, [](float m) { return m == kHidden; })) rows[nr++] = r;
             }
-            for (int64_t j = 0; j < kTile; ++j) scores[j] -= running_max;
-            cpu::exp_approx_rows(scores, scores, kTile);
-            double block_sum = 0.0;
-            for (int64_t j0 = 0; j0 < kTile; j0 += kLanes) block_sum += static_cast<double>(sum16(scores + j0));
-            sum = static_cast<float>(static_cast<double>(sum) + block_sum);
-            if (hd % 64 == 0)
-                add_weighted_rows<64>(scores, vals, n, hd, acc);
-            else if (hd % 32 == 0)
-                add_weighted_rows<32>(scores, vals, n, hd, acc);
-            else
-                add_weighted_rows<kLanes>(scores, vals, n, hd, acc);
+            if (nr == 0) continue;
+            const float *qr[4], *pr[4];
+            float *acc[4];
+            for (int k = 0; k < nr; ++k) {
+                qr[k] = q + rows[k] * q_stride;
+                acc[k] = w.acc.data() + rows[k] * hd;
+                pr[k] = w.scores.data() + k * kTile;
+            }
+            switch (nr) {
+                case 1: group_block<1>(a, qr, keys_t, vals, n, hd, rows, mask + c0, mask_stride, w, pr, acc); break;
+                case 2: group_block<2>(a, qr, keys_t, vals, n, hd, rows, mask + c0, mask_stride, w, pr, acc); break;
+                case 3: group_block<3>(a, qr, keys_t, vals, n, hd, rows, mask + c0, mask_stride, w, pr, acc); break;
+                default: group_block<4>(a, qr, keys_t, vals, n, hd, rows, mask + c0, mask_stride, w, pr, acc); break;
+            }
         }
     }
     for (int64_t r = 0; r < n_rows; ++r) {
@@ -393,7 +453,6 @@ void attention(const AttentionParams &a, const KvLayer &kv, int64_t n_kv, const 
 #pragma omp parallel num_threads(n_threads)
     {
         Scratch w;
-        w.scores.resize(static_cast<size_t>(kTile));
         int64_t loaded_kv_head = -1;
 #pragma omp for schedule(static)
         for (int64_t h = 0; h < a.n_head; ++h) {

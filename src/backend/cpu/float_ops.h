@@ -15,8 +15,11 @@
 // picked at load time when the CPU has it; elsewhere std::fma is a (correct, slower) call.
 #if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__) && defined(__linux__)
 #define EMBER_FMA_CLONES __attribute__((target_clones("arch=x86-64-v3", "default")))
+// The same with an AVX-512 clone too, for loops that need its 32 registers.
+#define EMBER_WIDE_FMA_CLONES __attribute__((target_clones("arch=x86-64-v4", "arch=x86-64-v3", "default")))
 #else
 #define EMBER_FMA_CLONES
+#define EMBER_WIDE_FMA_CLONES
 #endif
 
 namespace ember::backend {

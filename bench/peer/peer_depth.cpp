@@ -54,7 +54,9 @@ int main(int argc, char **argv) {
     }
     const int np = option(argc, argv, "-p", 512), ng = option(argc, argv, "-n", 128), nd = option(argc, argv, "-d", 0);
     const int threads = option(argc, argv, "-t", 2), reps = option(argc, argv, "-r", 3);
+    const double load_start = now();
     llama_model *model = peer::load_model("peer-depth", argv[1]);
+    const double load_s = now() - load_start;
     const int n_vocab = llama_vocab_n_tokens(llama_model_get_vocab(model));
     llama_context_params cp = llama_context_default_params();
     const int piece = std::max({np, std::min(nd, 512), 1});  // as ember-bench: the prompt is one micro-batch
@@ -104,8 +106,9 @@ int main(int argc, char **argv) {
         std::snprintf(buf, sizeof buf, "\"tg_tok_s\": %.2f, \"tg_min\": %.2f, \"tg_max\": %.2f, ", s.median, s.min, s.max);
         line += buf;
     }
-    std::snprintf(buf, sizeof buf, "\"n_prompt\": %d, \"n_gen\": %d, \"n_depth\": %d, \"threads\": %d, \"reps\": %d, ", np, ng,
-                  nd, threads, reps);
+    std::snprintf(buf, sizeof buf,
+                  "\"n_prompt\": %d, \"n_gen\": %d, \"n_depth\": %d, \"threads\": %d, \"reps\": %d, \"load_s\": %.3f, ", np, ng,
+                  nd, threads, reps, load_s);
     line += buf;
     std::printf("%s\"type_k\": \"%s\", \"type_v\": \"%s\", \"engine\": \"llama.cpp\", \"model\": \"%s\"}\n", line.c_str(),
                 type_k, type_v, argv[1]);

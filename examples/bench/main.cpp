@@ -133,6 +133,7 @@ struct TestResult {
     model::KvTypes kv_types;
     bool has_pp = false, has_tg = false;
     Stat pp, tg;
+    double load_s = 0.0;  // the model's load (mapping, placement, any repacking)
 };
 
 double seconds_since(std::chrono::steady_clock::time_point t0) {
@@ -237,8 +238,8 @@ void print_json(const TestResult &t) {
     std::snprintf(buf, sizeof buf, "\"n_prompt\": %u, \"n_gen\": %u, \"threads\": %u, \"reps\": %u, \"engine\": \"ember\", ",
                   t.n_prompt, t.n_gen, t.threads, t.reps);
     line += buf;
-    std::snprintf(buf, sizeof buf, "\"n_depth\": %u, \"n_gpu_layers\": %u, \"backend\": \"%s\", ", t.n_depth,
-                  t.n_gpu_layers, t.backends.c_str());
+    std::snprintf(buf, sizeof buf, "\"n_depth\": %u, \"n_gpu_layers\": %u, \"backend\": \"%s\", \"load_s\": %.3f, ",
+                  t.n_depth, t.n_gpu_layers, t.backends.c_str(), t.load_s);
     line += buf;
     std::snprintf(buf, sizeof buf, "\"type_k\": \"%s\", \"type_v\": \"%s\", ", model::kv_type_name(t.kv_types.k),
                   model::kv_type_name(t.kv_types.v));
@@ -293,7 +294,9 @@ int bench_main(int argc, char **argv) {
     for (const std::string &path : o.models) {
         ModelParams mp;
         mp.n_gpu_layers = o.n_gpu_layers;
+        const auto load_start = std::chrono::steady_clock::now();
         auto model = Model::load(path, mp);
+        const double load_s = seconds_since(load_start);
         for (const std::string &w : model->warnings()) std::fprintf(stderr, "ember-bench: warning: %s\n", w.c_str());
         for (uint32_t threads : o.threads)
             for (uint32_t np : o.n_prompt)
@@ -301,7 +304,8 @@ int bench_main(int argc, char **argv) {
                     for (uint32_t nd : o.n_depth)
                         for (const model::KvTypes &types : kv_types) {
                             if (np == 0 && ng == 0) continue;
-                            const TestResult t = run_test(*model, path, np, ng, nd, threads, o.reps, types);
+                            TestResult t = run_test(*model, path, np, ng, nd, threads, o.reps, types);
+                            t.load_s = load_s;
                             if (o.json) {
                                 print_json(t);
                             } else {

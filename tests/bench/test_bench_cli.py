@@ -48,11 +48,14 @@ for line in lines:
     except json.JSONDecodeError as e:
         failures.append(f"not JSON ({e}): {line}")
         continue
-    # peer bench's keys, so scripts read both the same way, plus where the layers ran and the cache types.
-    if set(row) != PEER_KEYS | {"n_depth", "n_gpu_layers", "backend", "type_k", "type_v"}:
+    # peer bench's keys, so scripts read both the same way, plus where the layers ran, the cache
+    # types and the model's load time.
+    if set(row) != PEER_KEYS | {"n_depth", "n_gpu_layers", "backend", "type_k", "type_v", "load_s"}:
         failures.append(f"keys {sorted(row)} are not peer bench's {sorted(PEER_KEYS)} + n_depth, n_gpu_layers, "
-                        "backend, type_k, type_v")
+                        "backend, type_k, type_v, load_s")
         continue
+    if not 0 <= row["load_s"] < 60:
+        failures.append(f"load_s is not a load time in seconds: {line}")
     if row["type_k"] != "f16" or row["type_v"] != "f16":
         failures.append(f"the default cache is f16: {line}")
     if row["n_gpu_layers"] != 0 or row["backend"] != "cpu":

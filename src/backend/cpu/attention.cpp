@@ -107,7 +107,7 @@ struct Scratch {
     std::vector<uint16_t> q_half;     // row by row over an F16 K cache: the queries in F16
     std::vector<uint8_t> q_dot;       // row by row over another K type: the queries in its vec_dot_type
     std::vector<float> value_row;     // row by row: one cached V row as float
-    std::vector<float> scores;        // tiled: [4][kTile], a group of rows' exponentials
+    std::vector<float> scores;        // tiled: [kRowGroup][kTile], a group of rows' exponentials
     // Row by row, per head and visible cell: q·k, and the online softmax's factors for the
     // accumulator; per head (tiled: per query row) its running maximum and sum.
     std::vector<float> dots, rescale, weight, running_max, sum;
@@ -269,17 +269,19 @@ template <int NR>
     for (int r = 0; r < NR; ++r) std::copy(s[r], s[r] + kTile, out[r]);
 }
 
-// Query rows that share each key and value load: 4 fill AVX-512's 32 registers (16 score or
-// output accumulators); AVX2's 16 would spill them, so there one row at a time.
+// Query rows that share each key and value load: kRowGroup fill AVX-512's 32 registers (16 score
+// or output accumulators); AVX2's 16 would spill them, so there one row at a time.
+constexpr int kRowGroup = 4;
 inline int query_row_group() {
-    static const int group = __builtin_cpu_supports("avx512f") ? 4 : 1;
+    static const int group = __builtin_cpu_supports("avx512f") ? kRowGroup : 1;
     return group;
 }
 
 // One row's online-softmax step over a block: its scores from the raw dots, one rescale of its
 // accumulator to the block's maximum, the exponentials (in place) and their sum.
-[[gnu::always_inline]] inline void softmax_block(const AttentionParams &a, const float *raw, const float *mask, int64_t n, float *scores,
-                          float &running_max, float &sum, float *acc, int64_t hd) {
+[[gnu::always_inline]] inline void softmax_block(const AttentionParams &a, const float *raw, const float *mask,
+                                                 int64_t n, float *scores, float &running_max, float &sum, float *acc,
+                                                 int64_t hd) {
     for (int64_t j = 0; j < n; ++j) scores[j] = score(raw[j], a, mask[j]);
     std::fill(scores + n, scores + kTile, kHidden);
     // The maximum in 16 independent lanes so that it vectorizes (max is exact in any order).
@@ -306,13 +308,16 @@ inline int query_row_group() {
 template <int NR>
 [[gnu::always_inline]] inline void group_block(const AttentionParams &a, const float *const *q, const float *keys_t,
                                                const float *vals, int64_t n, int64_t hd, const int64_t *rows,
-                                               const float *mask, int64_t mask_stride, Scratch &w,
-                                               const float *const *p, float *const *acc) {
+                                               const float *mask, int64_t mask_stride, Scratch &w, float *const *acc) {
     float raw[NR][kTile];
     block_scores<NR>(q, keys_t, hd, raw);
-    for (int k = 0; k < NR; ++k)
-        softmax_block(a, raw[k], mask + rows[k] * mask_stride, n, w.scores.data() + k * kTile,
-                      w.running_max[static_cast<size_t>(rows[k])], w.sum[static_cast<size_t>(rows[k])], acc[k], hd);
+    const float *p[NR];  // each row's exponentials, in w.scores
+    for (int k = 0; k < NR; ++k) {
+        float *e = w.scores.data() + k * kTile;
+        softmax_block(a, raw[k], mask + rows[k] * mask_stride, n, e, w.running_max[static_cast<size_t>(rows[k])],
+                      w.sum[static_cast<size_t>(rows[k])], acc[k], hd);
+        p[k] = e;
+    }
     if (hd % 64 == 0)
         add_weighted_rows<NR, 64>(p, vals, n, hd, acc);
     else if (hd % 32 == 0)
@@ -335,31 +340,31 @@ void attend_tiled(const AttentionParams &a, int64_t n_kv, int64_t n_rows, const 
     w.acc.assign(static_cast<size_t>(n_rows * hd), 0.0f);
     w.running_max.assign(static_cast<size_t>(n_rows), kHidden);
     w.sum.assign(static_cast<size_t>(n_rows), 0.0f);
-    w.scores.resize(static_cast<size_t>(4 * kTile));
+    w.scores.resize(static_cast<size_t>(kRowGroup * kTile));
     for (int64_t c0 = 0; c0 < n_kv; c0 += kTile) {
         const int64_t n = std::min(kTile, n_kv - c0);
         const float *keys_t = w.key_blocks.data() + (c0 / kTile) * hd * kTile;  // [hd][kTile]
         const float *vals = w.values.data() + c0 * hd;
         for (int64_t r0 = 0; r0 < n_rows; r0 += group) {
-            int64_t rows[4];  // the group's rows that see a cell of the block
+            int64_t rows[kRowGroup];  // the group's rows that see a cell of the block
             int nr = 0;
             for (int64_t r = r0; r < std::min(n_rows, r0 + group); ++r) {
                 const float *mr = mask + r * mask_stride + c0;
                 if (!std::all_of(mr, mr + n, [](float m) { return m == kHidden; })) rows[nr++] = r;
             }
             if (nr == 0) continue;
-            const float *qr[4], *pr[4];
-            float *acc[4];
+            const float *qr[kRowGroup];
+            float *acc[kRowGroup];
             for (int k = 0; k < nr; ++k) {
                 qr[k] = q + rows[k] * q_stride;
                 acc[k] = w.acc.data() + rows[k] * hd;
-                pr[k] = w.scores.data() + k * kTile;
             }
+            static_assert(kRowGroup == 4, "one case per group size");
             switch (nr) {
-                case 1: group_block<1>(a, qr, keys_t, vals, n, hd, rows, mask + c0, mask_stride, w, pr, acc); break;
-                case 2: group_block<2>(a, qr, keys_t, vals, n, hd, rows, mask + c0, mask_stride, w, pr, acc); break;
-                case 3: group_block<3>(a, qr, keys_t, vals, n, hd, rows, mask + c0, mask_stride, w, pr, acc); break;
-                default: group_block<4>(a, qr, keys_t, vals, n, hd, rows, mask + c0, mask_stride, w, pr, acc); break;
+                case 1: group_block<1>(a, qr, keys_t, vals, n, hd, rows, mask + c0, mask_stride, w, acc); break;
+                case 2: group_block<2>(a, qr, keys_t, vals, n, hd, rows, mask + c0, mask_stride, w, acc); break;
+                case 3: group_block<3>(a, qr, keys_t, vals, n, hd, rows, mask + c0, mask_stride, w, acc); break;
+                default: group_block<4>(a, qr, keys_t, vals, n, hd, rows, mask + c0, mask_stride, w, acc); break;
             }
         }
     }

@@ -52,13 +52,23 @@ void HttpServer::handle_generation(const httplib::Request &req, httplib::Respons
         }
     }
 
+    // The state lives as long as httplib holds the provider, that is until the response is
+    // written or abandoned; while it lives the stream counts as open (see drain_streams).
     struct StreamState {
+        StreamState(std::shared_ptr<Job> j, ResponseHeader h, std::atomic<int> &open)
+            : job(std::move(j)), header(std::move(h)), open_streams(open) {
+            open_streams++;
+        }
+        ~StreamState() { open_streams--; }
+        StreamState(const StreamState &) = delete;
+        StreamState &operator=(const StreamState &) = delete;
         std::shared_ptr<Job> job;
         ResponseHeader header;
+        std::atomic<int> &open_streams;
         bool opened = false;
         Clock::time_point last_write = Clock::now();
     };
-    auto state = std::make_shared<StreamState>(StreamState{job, header});
+    auto state = std::make_shared<StreamState>(job, header, open_streams_);
     res.set_header("Cache-Control", "no-cache");
     res.set_chunked_content_provider(
         "text/event-stream",

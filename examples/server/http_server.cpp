@@ -56,6 +56,12 @@ void HttpServer::start() {
     while (!http_.is_running() && !listen_returned_.load()) std::this_thread::sleep_for(std::chrono::milliseconds(1));
 }
 
+void HttpServer::drain_streams(std::chrono::milliseconds limit) {
+    const auto end = std::chrono::steady_clock::now() + limit;
+    while (open_streams_.load() > 0 && std::chrono::steady_clock::now() < end)
+        std::this_thread::sleep_for(std::chrono::milliseconds(5));
+}
+
 void HttpServer::stop() {
     http_.stop();
     if (listener_.joinable()) listener_.join();

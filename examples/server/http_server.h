@@ -4,6 +4,7 @@
 #pragma once
 
 #include <atomic>
+#include <chrono>
 #include <memory>
 #include <string>
 #include <thread>
@@ -31,6 +32,9 @@ public:
     void set_ready(Engine *engine, Scheduler *scheduler, const std::string &model_id, int32_t slot_ctx);
     // New requests get 503; /health says so.
     void begin_shutdown() { shutting_down_.store(true); }
+    // Waits, up to `limit`, until every open event stream has written its last event: httplib's
+    // stop() ends a stream mid-way, so the final [DONE] or error event would be lost.
+    void drain_streams(std::chrono::milliseconds limit);
     // Stops serving (waits for the requests being answered) and joins the thread.
     void stop();
     Metrics &metrics() { return metrics_; }
@@ -49,6 +53,7 @@ private:
     Metrics metrics_;
     std::atomic<bool> ready_{false};
     std::atomic<bool> shutting_down_{false};
+    std::atomic<int> open_streams_{0};
     Engine *engine_ = nullptr;
     Scheduler *scheduler_ = nullptr;
     std::unique_ptr<ParseContext> parse_ctx_;

@@ -16,7 +16,9 @@
 
 namespace {
 
-constexpr auto kShutdownGrace = std::chrono::seconds(10);
+// After the grace the scheduler fails what still runs; the streams get this long to send
+// that error event before the connections close.
+constexpr auto kStreamDrain = std::chrono::seconds(2);
 
 std::string base_name(const std::string &path) {
     std::string name = path.substr(path.find_last_of('/') + 1);
@@ -65,7 +67,10 @@ int serve(const server::Options &o, sigset_t &signals) {
         status = 1;
     }
     http.begin_shutdown();
-    if (scheduler) scheduler->shutdown(kShutdownGrace);
+    if (scheduler)
+        scheduler->shutdown(std::chrono::duration_cast<std::chrono::milliseconds>(
+            std::chrono::duration<double>(o.shutdown_grace_s)));
+    http.drain_streams(kStreamDrain);
     http.stop();
     scheduler.reset();
     engine.reset();

@@ -31,13 +31,24 @@ const char kUsage[] =
     "  --alias NAME          the model id /v1/models lists and requests must name\n"
     "                        (default: the file's base name; a request without 'model' gets it)\n"
     "  --timeout S           a request's time limit in seconds (default 600)\n"
+    "  --shutdown-grace S    after SIGINT/SIGTERM, how long running requests may finish before\n"
+    "                        they end with an error event (default 10; 0: at once)\n"
     "  --metrics             serve Prometheus metrics at /metrics\n"
     "  --queue N             requests waiting for a slot before 503 + Retry-After (default 64)\n"
     "  -h, --help            this text\n"
-    "Exit status: 0 after SIGINT/SIGTERM (in-flight requests get up to 10 s), 1 on failure,\n"
+    "Exit status: 0 after SIGINT/SIGTERM (in-flight requests get --shutdown-grace), 1 on failure,\n"
     "2 on bad usage.\n";
 
 namespace {
+
+double to_seconds(const std::string &opt, const std::string &v, bool zero_ok) {
+    char *end = nullptr;
+    const double s = std::strtod(v.c_str(), &end);
+    if (v.empty() || *end || !std::isfinite(s) || s < 0 || (s == 0 && !zero_ok) || s > 1e7)
+        throw UsageError(opt + " needs " + (zero_ok ? "a number of seconds >= 0" : "a positive number of seconds") +
+                         ", got '" + v + "'");
+    return s;
+}
 
 long long to_int(const std::string &opt, const std::string &v, long long lo, long long hi) {
     char *end = nullptr;
@@ -94,12 +105,9 @@ bool parse_options(int argc, char **argv, Options &o) {
             o.alias = value();
             if (o.alias.empty()) throw UsageError("--alias must not be empty");
         } else if (a == "--timeout") {
-            const std::string v = value();
-            char *end = nullptr;
-            const double s = std::strtod(v.c_str(), &end);
-            if (v.empty() || *end || !std::isfinite(s) || s <= 0 || s > 1e7)
-                throw UsageError("--timeout needs a positive number of seconds, got '" + v + "'");
-            o.timeout_s = s;
+            o.timeout_s = to_seconds(a, value(), false);
+        } else if (a == "--shutdown-grace") {
+            o.shutdown_grace_s = to_seconds(a, value(), true);
         } else if (a == "--metrics") o.metrics = true;
         else if (a == "--queue") o.queue_max = static_cast<int32_t>(to_int(a, value(), 0, 4096));
         else throw UsageError("unknown option '" + a + "'");

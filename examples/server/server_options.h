@@ -20,6 +20,7 @@ struct Options {
     std::string api_key;         // "" : no key needed
     std::string alias;           // model id; "": the file's base name
     double timeout_s = 600;      // bound on one request, from arrival to its last byte
+    double shutdown_grace_s = 10;  // running requests' time to finish after SIGINT/SIGTERM
     bool metrics = false;
     int32_t queue_max = 64;      // requests waiting for a slot before 503
 };

@@ -151,7 +151,9 @@ TEST_CASE("moe_ffn routes each token to its experts as the reference does", "[ba
                 const Node one = moe_node(w, 1, gating, biases);
                 std::vector<float> alone(kEmbd);
                 backend::moe_ffn(one, &x[t * kEmbd], &logits[t * kExperts], alone.data(), 1);
-                for (int64_t i = 0; i < kEmbd; ++i) CHECK(alone[i] == Approx(out[t * kEmbd + i]).epsilon(1e-6).margin(1e-6));
+                // (F32 experts: on AVX2 the one-token GEMV and the batched GEMM sum in different
+                // orders, measured 5e-6 relative apart; the routing itself must not differ.)
+                for (int64_t i = 0; i < kEmbd; ++i) CHECK(alone[i] == Approx(out[t * kEmbd + i]).epsilon(2e-5).margin(1e-6));
             }
         }
     }

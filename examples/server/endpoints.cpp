@@ -2,6 +2,7 @@
 #include <chrono>
 
 #include "api_error.h"
+#include "client_connection.h"
 #include "http_server.h"
 #include "openai_format.h"
 #include "request_log.h"
@@ -28,10 +29,11 @@ void HttpServer::handle_generation(const httplib::Request &req, httplib::Respons
     const ResponseHeader header = new_response_header(endpoint, job->request().model);
 
     if (!job->request().stream) {
+        const ClientConnection client(req);
         std::string text;
         std::vector<TokenLogprob> lps;
         for (;;) {
-            JobUpdate u = job->take(std::chrono::milliseconds(1000));
+            JobUpdate u = job->take(std::chrono::milliseconds(100));
             text += u.text;
             for (auto &lp : u.logprobs) lps.push_back(std::move(lp));
             if (u.error) {
@@ -43,6 +45,10 @@ void HttpServer::handle_generation(const httplib::Request &req, httplib::Respons
                 t_log.has_usage = true;
                 send_json(res, full_response(header, text, lps, job->request().logprobs, u.finish_reason, u.usage));
                 return;
+            }
+            if (client.gone()) {  // nobody to answer: free the slot at the scheduler's next step
+                job->cancel();
+                throw ApiError(499, "the client closed the connection", "invalid_request_error", "", "client_closed");
             }
             // The scheduler times requests out; this only guards against it being stuck.
             if (Clock::now() > job->deadline() + std::chrono::seconds(30)) {

@@ -284,7 +284,7 @@ step('prompt-cache reuse');
 step('SIGTERM');
 check(await stopServer(s) === 0, 'SIGTERM: exit 0');
 
-step('queue: pings, full, shutdown');
+step('queue: non-streamed disconnect, pings, full, shutdown');
 // --- keep-alive pings in the queue, a full queue, shutdown with requests in flight ----------
 {
   // A short grace, so the long request is still running when it ends: the path where the
@@ -298,6 +298,24 @@ step('queue: pings, full, shutdown');
     for (let i = 0; i < 400; i++) { if (pred(await metrics(q))) return true; await sleep(25); }
     return check(false, `waited for ${what}`);
   };
+  // A non-streamed request writes nothing until it is done, so only its socket shows that the
+  // client left: the slot must still be freed then, long before the 3000 tokens are made.
+  {
+    const { connect } = await import('node:net');
+    const sock = connect(q.port, '127.0.0.1');
+    sock.on('error', () => {});
+    sock.write(postText('/v1/completions', { ...body, stream: false }));
+    await until('the non-streamed request to hold the slot', (m) => m.ember_requests_in_flight === 1);
+    const m0 = await metrics(q);
+    sock.destroy();
+    await until('the slot to be freed after the non-streamed client left', (m) => m.ember_requests_in_flight === 0);
+    const m1 = await metrics(q);
+    check(m1.ember_requests_cancelled_total === m0.ember_requests_cancelled_total + 1 &&
+          m1.ember_generated_tokens_total < 3000,
+          'non-streamed disconnect: the generation stops and is counted as cancelled',
+          { before: m0.ember_requests_cancelled_total, after: m1.ember_requests_cancelled_total,
+            generated: m1.ember_generated_tokens_total });
+  }
   const busy = rawRequest(q.port, postText('/v1/completions', body), { until: /data: \[DONE\]/, timeoutMs: 60000 });
   await until('the long request to hold the slot', (m) => m.ember_requests_in_flight === 1);
   const waiting = rawRequest(q.port, postText('/v1/completions', { ...body, max_tokens: 4 }), { until: /: ping/, timeoutMs: 20000 });

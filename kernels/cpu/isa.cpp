@@ -8,6 +8,7 @@
 
 #include "core/error.h"
 #include "cpu/cpu_features.h"
+#include "cpu/scalar/scale_search.h"
 
 // EMBER_KERNELS_X86 / EMBER_KERNELS_ARM are set by kernels/cpu/CMakeLists.txt when the level
 // directories of that architecture are compiled into this build.
@@ -215,6 +216,11 @@ void complete_kernel_table(IsaKernels &k) {
         if (d.vec_dot == nullptr && traits != nullptr && traits->vec_dot != nullptr)
             d = IsaVecDot{traits->vec_dot_type, traits->vec_dot, nullptr};
     }
+    ScaleSearchKernels &s = k.scale_search;
+    if (s.code_sums == nullptr) s.code_sums = code_sums_reference;
+    if (s.fit_errors == nullptr) s.fit_errors = fit_errors_reference;
+    if (s.grid_errors == nullptr) s.grid_errors = grid_errors_reference;
+    if (s.level_sums == nullptr) s.level_sums = level_sums_reference;
 }
 
 }  // namespace ember::cpu

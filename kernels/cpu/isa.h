@@ -96,6 +96,19 @@ struct IsaGemv {
 };
 constexpr int64_t kMaxGemvTokens = 16;
 
+// A level's quantizer candidate loops (cpu/scalar/scale_search.h has their meaning): the
+// same bits as the references, which complete_kernel_table puts where a level has none.
+struct ScaleSearchKernels {
+    void (*code_sums)(int n, const float *x, const float *w, float lo, int qmin, int qmax, const float *iscale, int k,
+                      double *swq, double *swqq, double *swxq);
+    void (*fit_errors)(int n, const float *x, const float *w, float lo, int qmin, int qmax, const float *iscale,
+                       const float *d, const float *b, int k, double *err);
+    void (*grid_errors)(int n, const float *x, const float *w, int qmin, int qmax, const float *ds, const float *dm,
+                        const float *inv, int k, double *err);
+    void (*level_sums)(int n, const float *x, const float *w, const int8_t *levels, const float *iscale, int k,
+                       double *num, double *den);
+};
+
 // A level's kernel table. Every entry agrees with the traits table (type_traits.h): a dot or
 // GEMM kernel takes its type's vec_dot_type, and every type with a reference vec_dot has a dot
 // entry, the level's own kernel or, where the level has none, the scalar reference (with
@@ -110,6 +123,7 @@ struct IsaKernels {
     FloatRowFn exp_rows;                  // exp_approx of a row (nullptr: exp_approx_rows_scalar)
     HalfCellsDotFn half_cells_dot;        // cpu/ops.h (nullptr: half_cells_dot_scalar)
     HalfCellsMadFn half_cells_mad;        // cpu/ops.h (nullptr: half_cells_mad_scalar)
+    ScaleSearchKernels scale_search;      // never null after complete_kernel_table
 };
 
 // The kernel table of an available level (throws ember::Error for one that is not available),
@@ -125,6 +139,7 @@ void complete_kernel_table(IsaKernels &k);
 // Filled in by each level's own translation unit (called only when that level is available):
 // they set the entries they accelerate and leave the others untouched.
 void fill_avx2_kernels(IsaKernels &k);
+void fill_avx2_scale_search(IsaKernels &k);  // its own file: built without contracted FMAs
 void fill_avx512_kernels(IsaKernels &k);
 void fill_avx512vnni_kernels(IsaKernels &k);
 void fill_neon_kernels(IsaKernels &k);

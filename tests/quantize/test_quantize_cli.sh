@@ -32,5 +32,30 @@ grep -q "blk.0.attn_q.weight .*F32 -> Q4_0" "$dir/out.txt" || { echo "FAIL: per-
 grep -q "tensor data 13.01 MiB -> " "$dir/out.txt" || { echo "FAIL: size summary missing"; failures=$((failures + 1)); }
 [ -s "$dir/pure.gguf" ] || { echo "FAIL: no output file"; failures=$((failures + 1)); }
 
+# The same bytes at every ISA level (the scale searches run vectorized on x86), and on x86-64
+# the bytes this quantizer has written since the searches were written (a change to them is a
+# change of output that must be deliberate: update the digests with it).
+for t in Q2_K Q3_K_S Q4_K_M Q5_K_M Q6_K IQ4_XS IQ4_NL; do
+    EMBER_ISA=scalar "$bin" "$src" "$dir/scalar-$t.gguf" "$t" --pure -t 2 >/dev/null 2>&1 &&
+        "$bin" "$src" "$dir/best-$t.gguf" "$t" --pure -t 2 >/dev/null 2>&1 ||
+        { echo "FAIL: quantizing to $t"; failures=$((failures + 1)); continue; }
+    cmp -s "$dir/scalar-$t.gguf" "$dir/best-$t.gguf" ||
+        { echo "FAIL: $t: the best ISA level writes other bytes than EMBER_ISA=scalar"; failures=$((failures + 1)); }
+done
+if [ "$(uname -m)" = x86_64 ]; then
+    while read -r digest t; do
+        got=$(sha256sum "$dir/best-$t.gguf" | cut -c1-16)
+        [ "$got" = "$digest" ] || { echo "FAIL: $t: sha256 $got..., expected $digest..."; failures=$((failures + 1)); }
+    done <<DIGESTS
+6e1f9c4dbf8363ae Q2_K
+e83f109c97d6d57a Q3_K_S
+5851c94a1e612dfd Q4_K_M
+c2fee8dd3e43f068 Q5_K_M
+7d1c2fa26f1f67ea Q6_K
+8a862774b22c1aad IQ4_XS
+b2e0950abad1c183 IQ4_NL
+DIGESTS
+fi
+
 [ "$failures" -eq 0 ] && echo "all ember-quantize CLI checks passed"
 exit "$failures"

@@ -12,5 +12,6 @@ void fill_avx2_kernels(IsaKernels &k) {
     fill_x86_gemv(k);
     k.exp_rows = exp_approx_rows_xsimd<xsimd::fma3<xsimd::avx2>>;  // also the AVX-512 levels'
     fill_x86_half_attention(k);
+    fill_avx2_scale_search(k);  // also the AVX-512 levels'
 }
 }  // namespace ember::cpu

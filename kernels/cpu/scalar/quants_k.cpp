@@ -20,6 +20,7 @@
 #include <cstring>
 
 #include "core/half.h"
+#include "cpu/isa.h"
 #include "cpu/quant_blocks.h"
 #include "cpu/scalar/scalar_kernels.h"
 #include "cpu/scalar/scale_search.h"
@@ -134,27 +135,25 @@ void finish_affine(const float *x, const float *w, int n_sub, int len, int qmax,
         const float *ws = w + j * len;
         const int s0 = d > 0.0f ? std::clamp(round_to_int(fit_d[j] / d), 0, smax) : 0;
         const int m0 = dmin > 0.0f ? std::clamp(round_to_int(fit_m[j] / dmin), 0, smax) : 0;
-        double best = -1.0;
+        // Every (scale, min) within 2 of the rounded fit, scored with exactly the dequantizer's
+        // arithmetic, (d*s) * q - (dmin*m); the first of the least errors wins.
+        float c_ds[25], c_dm[25], c_inv[25];
+        uint8_t cand_s[25], cand_m[25];
+        int k = 0;
         for (int s = std::max(0, s0 - 2); s <= std::min(smax, s0 + 2); ++s) {
-            for (int m = std::max(0, m0 - 2); m <= std::min(smax, m0 + 2); ++m) {
-                // Exactly the dequantizer's arithmetic: (d*s) * q - (dmin*m).
-                const float ds = d * static_cast<float>(s), dm = dmin * static_cast<float>(m);
-                const float inv = ds > 0.0f ? 1.0f / ds : 0.0f;
-                // (The sum stops once it reaches the best: its terms are >= 0, so this candidate
-                // could only tie or lose, and a tie keeps the earlier one.)
-                double err = 0.0;
-                for (int i = 0; i < len && !(best >= 0.0 && err >= best); ++i) {
-                    const int l = std::clamp(round_to_int((xs[i] + dm) * inv), 0, qmax);
-                    const double e = static_cast<double>(ds * static_cast<float>(l) - dm) - xs[i];
-                    err += ws[i] * e * e;
-                }
-                if (best < 0.0 || err < best) {
-                    best = err;
-                    sc[j] = static_cast<uint8_t>(s);
-                    mn[j] = static_cast<uint8_t>(m);
-                }
+            for (int m = std::max(0, m0 - 2); m <= std::min(smax, m0 + 2); ++m, ++k) {
+                c_ds[k] = d * static_cast<float>(s);
+                c_dm[k] = dmin * static_cast<float>(m);
+                c_inv[k] = c_ds[k] > 0.0f ? 1.0f / c_ds[k] : 0.0f;
+                cand_s[k] = static_cast<uint8_t>(s);
+                cand_m[k] = static_cast<uint8_t>(m);
             }
         }
+        double err[25];
+        scale_search_kernels().grid_errors(len, xs, ws, 0, qmax, c_ds, c_dm, c_inv, k, err);
+        const int best = first_least(err, k);
+        sc[j] = cand_s[best];
+        mn[j] = cand_m[best];
         const float ds = d * static_cast<float>(sc[j]), dm = dmin * static_cast<float>(mn[j]);
         const float inv = ds > 0.0f ? 1.0f / ds : 0.0f;
         for (int i = 0; i < len; ++i) q[j * len + i] = static_cast<uint8_t>(std::clamp(round_to_int((xs[i] + dm) * inv), 0, qmax));
@@ -171,22 +170,18 @@ void finish_symmetric(const float *x, const float *w, int n_sub, int len, int qm
         const float *xs = x + j * len;
         const float *ws = w + j * len;
         const int s0 = d != 0.0f ? std::clamp(round_to_int(fit_d[j] / d), smin, smax) : 0;
-        double best = -1.0;
-        sc[j] = 0;
-        for (int s = std::max(smin, s0 - 2); s <= std::min(smax, s0 + 2); ++s) {
-            const float ds = d * static_cast<float>(s);
-            const float inv = ds != 0.0f ? 1.0f / ds : 0.0f;
-            double err = 0.0;
-            for (int i = 0; i < len; ++i) {
-                const int l = std::clamp(round_to_int(xs[i] * inv), qmin, qmax);
-                const double e = static_cast<double>(ds * static_cast<float>(l)) - xs[i];
-                err += ws[i] * e * e;
-            }
-            if (best < 0.0 || err < best) {
-                best = err;
-                sc[j] = s;
-            }
+        // The scales within 2 of the rounded fit (a min of 0: x ~ (d*s) * q); the first of the
+        // least errors wins.
+        float c_ds[5], c_dm[5] = {}, c_inv[5];
+        int k = 0;
+        const int s_lo = std::max(smin, s0 - 2);
+        for (int s = s_lo; s <= std::min(smax, s0 + 2); ++s, ++k) {
+            c_ds[k] = d * static_cast<float>(s);
+            c_inv[k] = c_ds[k] != 0.0f ? 1.0f / c_ds[k] : 0.0f;
         }
+        double err[5];
+        scale_search_kernels().grid_errors(len, xs, ws, qmin, qmax, c_ds, c_dm, c_inv, k, err);
+        sc[j] = k > 0 ? s_lo + first_least(err, k) : 0;
         const float ds = d * static_cast<float>(sc[j]);
         const float inv = ds != 0.0f ? 1.0f / ds : 0.0f;
         for (int i = 0; i < len; ++i) q[j * len + i] = static_cast<int8_t>(std::clamp(round_to_int(xs[i] * inv), qmin, qmax));

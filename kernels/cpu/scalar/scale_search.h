@@ -27,6 +27,41 @@ float fit_scale_levels(int n, const float *x, const float *w, const int8_t *leve
 // Index of the level nearest to t (levels sorted ascending, 16 of them).
 int nearest_level(const int8_t *levels, float t);
 
+// The candidate loops, where the searches above spend their time. Each evaluates k candidates
+// (k <= kMaxCandidates) over the same n values (n <= 256), and every candidate's sums run over the values
+// in order exactly as the candidate alone would: a level may put candidates side by side in
+// vector lanes (IsaKernels::scale_search) and must give the same bits as these references.
+constexpr int kMaxCandidates = 64;
+struct ScaleSearchKernels;
+// The active ISA level's loops (cpu/isa.h).
+const ScaleSearchKernels &scale_search_kernels();
+
+// Codes c = clamp(round(iscale[j] * (x - lo)), qmin, qmax) and the least-squares sums
+// swq = sum(w c), swqq = sum(w c c), swxq = sum(w x c) for candidate j (swq may be null: not
+// needed).
+void code_sums_reference(int n, const float *x, const float *w, float lo, int qmin, int qmax, const float *iscale,
+                         int k, double *swq, double *swqq, double *swxq);
+// sum(w e e), e = (d[j] c + b[j]) - x in double, with the codes of code_sums.
+void fit_errors_reference(int n, const float *x, const float *w, float lo, int qmin, int qmax, const float *iscale,
+                          const float *d, const float *b, int k, double *err);
+// sum(w e e) for the stored form: codes c = clamp(round((x + dm[j]) * inv[j]), qmin, qmax),
+// e = (ds[j] c - dm[j]) in float, minus x in double.
+void grid_errors_reference(int n, const float *x, const float *w, int qmin, int qmax, const float *ds, const float *dm,
+                           const float *inv, int k, double *err);
+// Level codes c = nearest_level(levels, x * iscale[j]) and num = sum(w x levels[c]),
+// den = sum(w levels[c]^2).
+void level_sums_reference(int n, const float *x, const float *w, const int8_t *levels, const float *iscale, int k,
+                          double *num, double *den);
+
+// The index of the least of err[0..k) (k >= 1), the first on a tie: what a sequential "keep it
+// if strictly better" scan keeps.
+inline int first_least(const double *err, int k) {
+    int best = 0;
+    for (int j = 1; j < k; ++j)
+        if (err[j] < err[best]) best = j;
+    return best;
+}
+
 // Round to nearest, ties to even (the default FP environment), as an int. Inline: the
 // quantizers call it for every candidate of every value (on x86 one CVTSS2SI, which rounds in
 // the current mode as nearbyint does, instead of a libm call).

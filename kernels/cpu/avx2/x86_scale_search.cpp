@@ -86,18 +86,57 @@ void code_sums_lanes(int n, const ValueTerms &v, int qmin, int qmax, const float
     }
 }
 
+// With unit weights (no importance matrix, the common case) w c = c and w c c = c^2 are
+// integers, and so is every partial sum of them (far below 2^53): those double sums are exact,
+// equal to int32 sums, which take half the vector work. sum(w x c) = sum(x c) still rounds at
+// every step and stays a sequential double sum.
+template <bool kWithSwq>
+void code_sums_unit(int n, const ValueTerms &v, int qmin, int qmax, const float *iscale, int k, double *swq,
+                    double *swqq, double *swxq) {
+    const __m256i vmin = _mm256_set1_epi32(qmin), vmax = _mm256_set1_epi32(qmax);
+    for (int j = 0; j < k; j += 8) {
+        const __m256 is = candidate_lanes(iscale, j, k);
+        __m256i q = _mm256_setzero_si256(), qq = q;
+        __m256d xq0 = _mm256_setzero_pd(), xq1 = xq0;
+        for (int i = 0; i < n; ++i) {
+            const __m256i c = clamped_codes(_mm256_mul_ps(is, _mm256_broadcast_ss(&v.shifted[i])), vmin, vmax);
+            if (kWithSwq) q = _mm256_add_epi32(q, c);
+            qq = _mm256_add_epi32(qq, _mm256_mullo_epi32(c, c));
+            const __m256d x = _mm256_broadcast_sd(&v.wx[i]);
+            xq0 = add_times(xq0, x, low_doubles(c));
+            xq1 = add_times(xq1, x, high_doubles(c));
+        }
+        if (kWithSwq) store_candidates(swq, j, k, low_doubles(q), high_doubles(q));
+        store_candidates(swqq, j, k, low_doubles(qq), high_doubles(qq));
+        store_candidates(swxq, j, k, xq0, xq1);
+    }
+}
+
+bool unit_weights(int n, const float *w) {
+    for (int i = 0; i < n; ++i)
+        if (w[i] != 1.0f) return false;
+    return true;
+}
+
 void code_sums_avx2(int n, const float *x, const float *w, float lo, int qmin, int qmax, const float *iscale, int k,
                     double *swq, double *swqq, double *swxq) {
     const ValueTerms v(n, x, w, lo);
+    const bool unit = unit_weights(n, w);
     if (swq != nullptr)
-        code_sums_lanes<true>(n, v, qmin, qmax, iscale, k, swq, swqq, swxq);
+        (unit ? code_sums_unit<true> : code_sums_lanes<true>)(n, v, qmin, qmax, iscale, k, swq, swqq, swxq);
     else
-        code_sums_lanes<false>(n, v, qmin, qmax, iscale, k, swq, swqq, swxq);
+        (unit ? code_sums_unit<false> : code_sums_lanes<false>)(n, v, qmin, qmax, iscale, k, swq, swqq, swxq);
 }
 
-void fit_errors_avx2(int n, const float *x, const float *w, float lo, int qmin, int qmax, const float *iscale,
-                     const float *d, const float *b, int k, double *err) {
-    const ValueTerms v(n, x, w, lo);
+// err + (w e) e; with unit weights (w e) e = e e exactly, one multiply fewer.
+template <bool kUnit>
+__m256d add_weighted_square(__m256d err, __m256d w, __m256d e) {
+    return kUnit ? _mm256_add_pd(err, _mm256_mul_pd(e, e)) : add_times2(err, w, e);
+}
+
+template <bool kUnit>
+void fit_errors_lanes(int n, const ValueTerms &v, int qmin, int qmax, const float *iscale, const float *d,
+                      const float *b, int k, double *err) {
     const __m256i vmin = _mm256_set1_epi32(qmin), vmax = _mm256_set1_epi32(qmax);
     for (int j = 0; j < k; j += 8) {
         const __m256 is = candidate_lanes(iscale, j, k), dv = candidate_lanes(d, j, k), bv = candidate_lanes(b, j, k);
@@ -109,17 +148,22 @@ void fit_errors_avx2(int n, const float *x, const float *w, float lo, int qmin, 
             // e = (d c + b) - x, then err += (w e) e
             const __m256d r0 = _mm256_sub_pd(_mm256_add_pd(_mm256_mul_pd(d0, low_doubles(c)), b0), xd);
             const __m256d r1 = _mm256_sub_pd(_mm256_add_pd(_mm256_mul_pd(d1, high_doubles(c)), b1), xd);
-            e0 = add_times2(e0, wd, r0);
-            e1 = add_times2(e1, wd, r1);
+            e0 = add_weighted_square<kUnit>(e0, wd, r0);
+            e1 = add_weighted_square<kUnit>(e1, wd, r1);
         }
         store_candidates(err, j, k, e0, e1);
     }
 }
 
-// add_times2(acc, w, e) is acc + (w e) e: the reference's err += w * e * e.
-void grid_errors_avx2(int n, const float *x, const float *w, int qmin, int qmax, const float *ds, const float *dm,
-                      const float *inv, int k, double *err) {
-    const ValueTerms v(n, x, w, 0.0f);
+void fit_errors_avx2(int n, const float *x, const float *w, float lo, int qmin, int qmax, const float *iscale,
+                     const float *d, const float *b, int k, double *err) {
+    const ValueTerms v(n, x, w, lo);
+    (unit_weights(n, w) ? fit_errors_lanes<true> : fit_errors_lanes<false>)(n, v, qmin, qmax, iscale, d, b, k, err);
+}
+
+template <bool kUnit>
+void grid_errors_lanes(int n, const float *x, const ValueTerms &v, int qmin, int qmax, const float *ds,
+                       const float *dm, const float *inv, int k, double *err) {
     const __m256i vmin = _mm256_set1_epi32(qmin), vmax = _mm256_set1_epi32(qmax);
     for (int j = 0; j < k; j += 8) {
         const __m256 dsv = candidate_lanes(ds, j, k), dmv = candidate_lanes(dm, j, k), iv = candidate_lanes(inv, j, k);
@@ -128,15 +172,24 @@ void grid_errors_avx2(int n, const float *x, const float *w, int qmin, int qmax,
             const __m256i c = clamped_codes(_mm256_mul_ps(_mm256_add_ps(_mm256_broadcast_ss(&x[i]), dmv), iv), vmin, vmax);
             const __m256 xhat = _mm256_sub_ps(_mm256_mul_ps(dsv, _mm256_cvtepi32_ps(c)), dmv);
             const __m256d xd = _mm256_broadcast_sd(&v.x[i]), wd = _mm256_broadcast_sd(&v.w[i]);
-            e0 = add_times2(e0, wd, _mm256_sub_pd(low_doubles(xhat), xd));
-            e1 = add_times2(e1, wd, _mm256_sub_pd(high_doubles(xhat), xd));
+            e0 = add_weighted_square<kUnit>(e0, wd, _mm256_sub_pd(low_doubles(xhat), xd));
+            e1 = add_weighted_square<kUnit>(e1, wd, _mm256_sub_pd(high_doubles(xhat), xd));
         }
         store_candidates(err, j, k, e0, e1);
     }
 }
 
-void level_sums_avx2(int n, const float *x, const float *w, const int8_t *levels, const float *iscale, int k,
-                     double *num, double *den) {
+void grid_errors_avx2(int n, const float *x, const float *w, int qmin, int qmax, const float *ds, const float *dm,
+                      const float *inv, int k, double *err) {
+    const ValueTerms v(n, x, w, 0.0f);
+    (unit_weights(n, w) ? grid_errors_lanes<true> : grid_errors_lanes<false>)(n, x, v, qmin, qmax, ds, dm, inv, k, err);
+}
+
+// With unit weights den = sum(levels[c]^2) is a sum of integers below 2^24 all the way (levels
+// within +-127, n <= 256), exact in float lanes: 8 per operation.
+template <bool kUnit>
+void level_sums_lanes(int n, const float *x, const ValueTerms &v, const int8_t *levels, const float *iscale, int k,
+                      double *num, double *den) {
     float lv[16];
     for (int m = 0; m < 16; ++m) lv[m] = static_cast<float>(levels[m]);
     const __m256 low_table = _mm256_loadu_ps(lv), high_table = _mm256_loadu_ps(lv + 8);
@@ -147,10 +200,10 @@ void level_sums_avx2(int n, const float *x, const float *w, const int8_t *levels
         return _mm256_blendv_ps(_mm256_permutevar8x32_ps(low_table, idx), _mm256_permutevar8x32_ps(high_table, idx),
                                 in_high);
     };
-    const ValueTerms v(n, x, w, 0.0f);
     for (int j = 0; j < k; j += 8) {
         const __m256 is = candidate_lanes(iscale, j, k);
         __m256d n0 = _mm256_setzero_pd(), n1 = n0, d0 = n0, d1 = n0;
+        __m256 squares = _mm256_setzero_ps();
         for (int i = 0; i < n; ++i) {
             const __m256 t = _mm256_mul_ps(_mm256_broadcast_ss(&x[i]), is);
             // nearest_level: the number of levels below t (what its binary search finds; 0 for
@@ -166,12 +219,26 @@ void level_sums_avx2(int n, const float *x, const float *w, const int8_t *levels
             const __m256d wd = _mm256_broadcast_sd(&v.w[i]), wx = _mm256_broadcast_sd(&v.wx[i]);
             n0 = add_times(n0, wx, c0);
             n1 = add_times(n1, wx, c1);
-            d0 = add_times2(d0, wd, c0);
-            d1 = add_times2(d1, wd, c1);
+            if (kUnit) {
+                squares = _mm256_add_ps(squares, _mm256_mul_ps(c, c));
+            } else {
+                d0 = add_times2(d0, wd, c0);
+                d1 = add_times2(d1, wd, c1);
+            }
+        }
+        if (kUnit) {
+            d0 = low_doubles(squares);
+            d1 = high_doubles(squares);
         }
         store_candidates(num, j, k, n0, n1);
         store_candidates(den, j, k, d0, d1);
     }
+}
+
+void level_sums_avx2(int n, const float *x, const float *w, const int8_t *levels, const float *iscale, int k,
+                     double *num, double *den) {
+    const ValueTerms v(n, x, w, 0.0f);
+    (unit_weights(n, w) ? level_sums_lanes<true> : level_sums_lanes<false>)(n, x, v, levels, iscale, k, num, den);
 }
 
 }  // namespace

@@ -450,14 +450,16 @@ void quantize_row_q6_k(const float *src, void *dst, int64_t n, const float *impo
         for (int j = 0; j < 16; ++j) fit_d[j] = fit_scale(16, x + 16 * j, w + 16 * j, -32, 31, q + 16 * j);
         finish_symmetric(x, w, 16, 16, -32, 31, -128, 127, fit_d, &b[i].d, sc, q);
         for (int j = 0; j < 16; ++j) b[i].scales[j] = static_cast<int8_t>(sc[j]);
-        std::memset(b[i].ql, 0, sizeof b[i].ql);
-        std::memset(b[i].qh, 0, sizeof b[i].qh);
-        for (int e = 0; e < QK_K; ++e) {
-            const int l = q[e] + 32;  // 0..63
-            uint8_t &low = b[i].ql[64 * (e / 128) + e % 64];
-            low = static_cast<uint8_t>(low | ((l & 0xF) << ((e % 128) < 64 ? 0 : 4)));
-            uint8_t &high = b[i].qh[32 * (e / 128) + e % 32];
-            high = static_cast<uint8_t>(high | ((l >> 4) << (2 * ((e % 128) / 32))));
+        // Per 128 values, value r's low 4 bits go to ql[r % 64] (the high nibble for r >= 64)
+        // and its top 2 bits to qh[r % 32] at bit 2 * (r / 32).
+        for (int h = 0; h < 2; ++h) {
+            const int8_t *v = q + 128 * h;
+            for (int e = 0; e < 32; ++e) {
+                const int l0 = v[e] + 32, l1 = v[e + 32] + 32, l2 = v[e + 64] + 32, l3 = v[e + 96] + 32;  // 0..63
+                b[i].ql[64 * h + e] = static_cast<uint8_t>((l0 & 0xF) | ((l2 & 0xF) << 4));
+                b[i].ql[64 * h + 32 + e] = static_cast<uint8_t>((l1 & 0xF) | ((l3 & 0xF) << 4));
+                b[i].qh[32 * h + e] = static_cast<uint8_t>((l0 >> 4) | ((l1 >> 4) << 2) | ((l2 >> 4) << 4) | ((l3 >> 4) << 6));
+            }
         }
     }
 }

@@ -59,55 +59,44 @@ struct ValueTerms {
 };
 
 // swq may be null (the symmetric searches use only swqq and swxq): its sum is then skipped.
-template <bool kWithSwq>
+// With unit weights (kUnit: no importance matrix, the common case) w c = c and w c c = c^2 are
+// integers, and so is every partial sum of them (far below 2^53): those double sums are exact,
+// equal to int32 sums, which take half the vector work. sum(w x c) = sum(x c) still rounds at
+// every step and stays a sequential double sum.
+template <bool kWithSwq, bool kUnit>
 void code_sums_lanes(int n, const ValueTerms &v, int qmin, int qmax, const float *iscale, int k, double *swq,
                      double *swqq, double *swxq) {
     const __m256i vmin = _mm256_set1_epi32(qmin), vmax = _mm256_set1_epi32(qmax);
     for (int j = 0; j < k; j += 8) {
         const __m256 is = candidate_lanes(iscale, j, k);
         __m256d q0 = _mm256_setzero_pd(), q1 = q0, qq0 = q0, qq1 = q0, xq0 = q0, xq1 = q0;
+        __m256i q = _mm256_setzero_si256(), qq = q;  // kUnit's integer sums
         for (int i = 0; i < n; ++i) {
             const __m256i c = clamped_codes(_mm256_mul_ps(is, _mm256_broadcast_ss(&v.shifted[i])), vmin, vmax);
             const __m256d c0 = low_doubles(c), c1 = high_doubles(c);
-            const __m256d wd = _mm256_broadcast_sd(&v.w[i]), wx = _mm256_broadcast_sd(&v.wx[i]);
-            const __m256d wc0 = _mm256_mul_pd(wd, c0), wc1 = _mm256_mul_pd(wd, c1);
-            if (kWithSwq) {
-                q0 = _mm256_add_pd(q0, wc0);
-                q1 = _mm256_add_pd(q1, wc1);
-            }
-            qq0 = add_times(qq0, wc0, c0);
-            qq1 = add_times(qq1, wc1, c1);
+            const __m256d wx = _mm256_broadcast_sd(&v.wx[i]);
             xq0 = add_times(xq0, wx, c0);
             xq1 = add_times(xq1, wx, c1);
+            if constexpr (kUnit) {
+                if (kWithSwq) q = _mm256_add_epi32(q, c);
+                qq = _mm256_add_epi32(qq, _mm256_mullo_epi32(c, c));
+            } else {
+                const __m256d wd = _mm256_broadcast_sd(&v.w[i]);
+                const __m256d wc0 = _mm256_mul_pd(wd, c0), wc1 = _mm256_mul_pd(wd, c1);
+                if (kWithSwq) {
+                    q0 = _mm256_add_pd(q0, wc0);
+                    q1 = _mm256_add_pd(q1, wc1);
+                }
+                qq0 = add_times(qq0, wc0, c0);
+                qq1 = add_times(qq1, wc1, c1);
+            }
+        }
+        if constexpr (kUnit) {
+            q0 = low_doubles(q), q1 = high_doubles(q);
+            qq0 = low_doubles(qq), qq1 = high_doubles(qq);
         }
         if (kWithSwq) store_candidates(swq, j, k, q0, q1);
         store_candidates(swqq, j, k, qq0, qq1);
-        store_candidates(swxq, j, k, xq0, xq1);
-    }
-}
-
-// With unit weights (no importance matrix, the common case) w c = c and w c c = c^2 are
-// integers, and so is every partial sum of them (far below 2^53): those double sums are exact,
-// equal to int32 sums, which take half the vector work. sum(w x c) = sum(x c) still rounds at
-// every step and stays a sequential double sum.
-template <bool kWithSwq>
-void code_sums_unit(int n, const ValueTerms &v, int qmin, int qmax, const float *iscale, int k, double *swq,
-                    double *swqq, double *swxq) {
-    const __m256i vmin = _mm256_set1_epi32(qmin), vmax = _mm256_set1_epi32(qmax);
-    for (int j = 0; j < k; j += 8) {
-        const __m256 is = candidate_lanes(iscale, j, k);
-        __m256i q = _mm256_setzero_si256(), qq = q;
-        __m256d xq0 = _mm256_setzero_pd(), xq1 = xq0;
-        for (int i = 0; i < n; ++i) {
-            const __m256i c = clamped_codes(_mm256_mul_ps(is, _mm256_broadcast_ss(&v.shifted[i])), vmin, vmax);
-            if (kWithSwq) q = _mm256_add_epi32(q, c);
-            qq = _mm256_add_epi32(qq, _mm256_mullo_epi32(c, c));
-            const __m256d x = _mm256_broadcast_sd(&v.wx[i]);
-            xq0 = add_times(xq0, x, low_doubles(c));
-            xq1 = add_times(xq1, x, high_doubles(c));
-        }
-        if (kWithSwq) store_candidates(swq, j, k, low_doubles(q), high_doubles(q));
-        store_candidates(swqq, j, k, low_doubles(qq), high_doubles(qq));
         store_candidates(swxq, j, k, xq0, xq1);
     }
 }
@@ -123,9 +112,10 @@ void code_sums_avx2(int n, const float *x, const float *w, float lo, int qmin, i
     const ValueTerms v(n, x, w, lo);
     const bool unit = unit_weights(n, w);
     if (swq != nullptr)
-        (unit ? code_sums_unit<true> : code_sums_lanes<true>)(n, v, qmin, qmax, iscale, k, swq, swqq, swxq);
+        (unit ? code_sums_lanes<true, true> : code_sums_lanes<true, false>)(n, v, qmin, qmax, iscale, k, swq, swqq, swxq);
     else
-        (unit ? code_sums_unit<false> : code_sums_lanes<false>)(n, v, qmin, qmax, iscale, k, swq, swqq, swxq);
+        (unit ? code_sums_lanes<false, true> : code_sums_lanes<false, false>)(n, v, qmin, qmax, iscale, k, swq, swqq,
+                                                                              swxq);
 }
 
 // err + (w e) e; with unit weights (w e) e = e e exactly, one multiply fewer.

@@ -4,6 +4,7 @@
 #include <cstring>
 #include <memory>
 #include <regex>
+#include <exception>
 #include <thread>
 
 #include "core/error.h"
@@ -89,14 +90,25 @@ void convert_tensor(const gguf::TensorInfo &src, const TensorPlan &plan, uint8_t
         convert_rows(src, plan, dst, 0, n_rows, scratch[0]);
         return;
     }
+    // A worker's error (a bad EMBER_ISA met by the kernels, out of memory) is rethrown here: one
+    // escaping a std::thread would terminate the process.
     std::vector<std::thread> workers;
+    std::vector<std::exception_ptr> errors(static_cast<size_t>(n));
     workers.reserve(static_cast<size_t>(n));
     for (int i = 0; i < n; ++i) {
         const uint64_t begin = n_rows * static_cast<uint64_t>(i) / static_cast<uint64_t>(n);
         const uint64_t end = n_rows * static_cast<uint64_t>(i + 1) / static_cast<uint64_t>(n);
-        workers.emplace_back([&, begin, end, i] { convert_rows(src, plan, dst, begin, end, scratch[static_cast<size_t>(i)]); });
+        workers.emplace_back([&, begin, end, i] {
+            try {
+                convert_rows(src, plan, dst, begin, end, scratch[static_cast<size_t>(i)]);
+            } catch (...) {
+                errors[static_cast<size_t>(i)] = std::current_exception();
+            }
+        });
     }
     for (auto &w : workers) w.join();
+    for (const std::exception_ptr &e : errors)
+        if (e) std::rethrow_exception(e);
 }
 
 }  // namespace

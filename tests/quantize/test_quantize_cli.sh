@@ -27,6 +27,8 @@ expect 1 "missing input" -- "$bin" "$dir/does-not-exist.gguf" "$dir/x.gguf" Q4_0
 expect 1 "requantize refused" -- "$bin" "$shared/models/small-llama-Q4_K_M.gguf" "$dir/x.gguf" Q4_0
 grep -q "allow-requantize" "$dir/out.txt" || { echo "FAIL: refusal does not mention --allow-requantize"; failures=$((failures + 1)); }
 expect 0 "requantize allowed" -- "$bin" "$shared/models/small-llama-Q4_K_M.gguf" "$dir/x.gguf" Q4_0 --allow-requantize -t 2
+EMBER_ISA=bogus expect 1 "a bad EMBER_ISA, threaded (an error, not an abort)" -- "$bin" "$src" "$dir/x.gguf" Q4_K_M -t 2
+grep -q "EMBER_ISA='bogus'" "$dir/out.txt" || { echo "FAIL: a bad EMBER_ISA is not named"; cat "$dir/out.txt"; failures=$((failures + 1)); }
 expect 0 "pure Q4_0" -- "$bin" "$src" "$dir/pure.gguf" Q4_0 --pure -t 2
 grep -q "blk.0.attn_q.weight .*F32 -> Q4_0" "$dir/out.txt" || { echo "FAIL: per-tensor line missing"; cat "$dir/out.txt"; failures=$((failures + 1)); }
 grep -q "tensor data 13.01 MiB -> " "$dir/out.txt" || { echo "FAIL: size summary missing"; failures=$((failures + 1)); }

@@ -73,7 +73,12 @@ int grid_code(float x, float iscale, float lo, int qmin, int qmax) {
 
 }  // namespace
 
-const ScaleSearchKernels &scale_search_kernels() { return isa_kernels(active_isa_level()).scale_search; }
+const ScaleSearchKernels &scale_search_kernels() {
+    // The searches call this per sub-block and the level is fixed for the process: look the
+    // table up once (a bad EMBER_ISA throws here, and the next call tries again).
+    static const ScaleSearchKernels &kernels = isa_kernels(active_isa_level()).scale_search;
+    return kernels;
+}
 
 int nearest_level(const int8_t *levels, float t) {
     // Binary search for the first level above t, then pick the closer neighbour.
